@@ -1,0 +1,1 @@
+//! EAR attestation results: claims, trust vectors, and ES256 JWT signing.

@@ -1,0 +1,1 @@
+//! gRPC protocol between the Vouch front ends and the trust service.

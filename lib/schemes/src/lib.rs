@@ -1,0 +1,1 @@
+//! Attestation schemes (PSA IoT first): evidence appraisal and CoRIM endorsement extraction, free of I/O.

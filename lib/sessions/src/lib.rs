@@ -1,0 +1,1 @@
+//! Challenge-response session stores: in-process with TTL, and memcached.

@@ -1,0 +1,9 @@
+//! Test kit for Vouch: mints keys, PSA tokens and CoRIMs for the repo's own
+//! tests, the CLI and the load test, and locates the shared conformance
+//! vectors.
+//!
+//! Nothing here is used on a production path. Everything it mints is built
+//! from first principles (our own keys and claims), so tests never depend on
+//! files copied from elsewhere.
+
+pub mod vectors;

@@ -1,0 +1,48 @@
+//! Where the shared conformance vectors live.
+//!
+//! The vectors sit beside the repository in `../shared/vectors`; the
+//! `VOUCH_VECTORS` environment variable overrides the path. They are never
+//! copied into the repository.
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable that overrides the vectors folder.
+pub const VECTORS_ENV: &str = "VOUCH_VECTORS";
+
+/// Returns the vectors folder, or `None` when it does not exist outside CI.
+///
+/// # Panics
+///
+/// Panics when the folder is missing and the `CI` environment variable is
+/// set: conformance tests must fail loudly in CI rather than pass vacuously.
+pub fn dir() -> Option<PathBuf> {
+    let path = match std::env::var_os(VECTORS_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+    };
+    if path.join("MANIFEST.md").is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "conformance vectors not found at {} (set {VECTORS_ENV}); CI must have them",
+            path.display()
+        );
+    }
+    eprintln!(
+        "WARNING: conformance vectors not found at {}; set {VECTORS_ENV} to run these checks",
+        path.display()
+    );
+    None
+}
+
+/// Reads one vector file, relative to the vectors folder.
+///
+/// # Panics
+///
+/// Panics when the file cannot be read: a listed vector that is missing is a
+/// broken test setup.
+pub fn read(dir: &Path, relative: &str) -> Vec<u8> {
+    let path = dir.join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading vector {}: {e}", path.display()))
+}

@@ -1,0 +1,1 @@
+//! Provisioning service: the endorsement submission REST API.

@@ -1,0 +1,1 @@
+//! Trust service: endorsement stores, appraisal, EAR signing, served over gRPC.

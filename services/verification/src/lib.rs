@@ -1,0 +1,1 @@
+//! Verification service: the challenge-response REST API.

@@ -1,0 +1,3 @@
+//! The vouch binary.
+
+fn main() {}
