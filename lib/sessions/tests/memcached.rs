@@ -1,0 +1,422 @@
+//! Memcached session store against real memcached processes started here.
+//!
+//! Each test starts its own `memcached -U 0` on a free loopback port and
+//! kills it on drop. Without the binary the tests are skipped loudly, unless
+//! `CI` is set, in which case they fail.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use vouch_sessions::{MemcachedOptions, MemcachedSessionStore, SessionError, SessionStore};
+
+const MEMCACHED: &str = "/usr/bin/memcached";
+
+fn memcached_binary() -> Option<PathBuf> {
+    let path =
+        std::env::var_os("MEMCACHED_BIN").map_or_else(|| PathBuf::from(MEMCACHED), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("memcached not found at {}; CI must have it", path.display());
+    }
+    eprintln!(
+        "WARNING: memcached not found at {}; SKIPPING the memcached session store tests",
+        path.display()
+    );
+    None
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A memcached process on 127.0.0.1, killed on drop.
+struct Memcached {
+    binary: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Memcached {
+    fn start(binary: &Path) -> Self {
+        let mut server = Self {
+            binary: binary.to_path_buf(),
+            port: free_port(),
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["-U", "0", "-l", "127.0.0.1", "-m", "16", "-c", "256", "-p"])
+            .arg(self.port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if running_as_root() {
+            // memcached refuses to run as root unless told which user to be.
+            command.args(["-u", "root"]);
+        }
+        self.child = Some(command.spawn().expect("spawning memcached"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(self.addr()).is_err() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("polling memcached"))
+            {
+                panic!(
+                    "memcached exited with {status} before listening on {}",
+                    self.addr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "memcached did not start on {}",
+                self.addr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Memcached {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn options() -> MemcachedOptions {
+    MemcachedOptions {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(500),
+        ..Default::default()
+    }
+}
+
+fn in_secs(secs: u64) -> SystemTime {
+    SystemTime::now() + Duration::from_secs(secs)
+}
+
+/// Bounds every store call: a hang is a failure, not a stuck test run.
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), f)
+        .await
+        .expect("store call hung")
+}
+
+#[tokio::test]
+async fn put_get_delete_round_trip() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+
+    let id = "5c5bd88b-7d3a-11ee-b962-0242ac120002";
+    assert_eq!(store.get(id).await.unwrap(), None);
+    let body = Bytes::from_static(b"{\"status\":\"waiting\",\"nonce\":\"QUJDRA==\"}");
+    store.put(id, body.clone(), in_secs(150)).await.unwrap();
+    assert_eq!(store.get(id).await.unwrap(), Some(body));
+
+    // Replacing keeps working and the new value wins.
+    let done = Bytes::from_static(b"{\"status\":\"complete\"}");
+    store.put(id, done.clone(), in_secs(150)).await.unwrap();
+    assert_eq!(store.get(id).await.unwrap(), Some(done));
+
+    store.delete(id).await.unwrap();
+    assert_eq!(store.get(id).await.unwrap(), None);
+    // Deleting an unknown session is not an error.
+    store.delete(id).await.unwrap();
+
+    // Binary values survive unchanged.
+    let binary = Bytes::from((0..=255u8).cycle().take(70_000).collect::<Vec<_>>());
+    store.put("bin", binary.clone(), in_secs(60)).await.unwrap();
+    assert_eq!(store.get("bin").await.unwrap(), Some(binary));
+
+    assert!(matches!(
+        store
+            .put("bad id", Bytes::from_static(b"x"), in_secs(60))
+            .await,
+        Err(SessionError::InvalidId(_))
+    ));
+}
+
+#[tokio::test]
+async fn keys_are_stored_under_the_veraison_prefix() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store
+        .put("abc", Bytes::from_static(b"v"), in_secs(60))
+        .await
+        .unwrap();
+
+    // Read it back with a plain text-protocol client.
+    let raw = raw_get(&server.addr(), "session://0/abc").await;
+    assert_eq!(raw.as_deref(), Some(&b"v"[..]));
+}
+
+async fn raw_get(addr: &str, key: &str) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connecting to memcached");
+    conn.write_all(format!("get {key}\r\n").as_bytes())
+        .await
+        .expect("sending get");
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"END\r\n") {
+        let mut buf = [0u8; 4096];
+        let n = conn.read(&mut buf).await.expect("reading reply");
+        assert!(n > 0, "connection closed");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let text = reply.as_slice();
+    if text.starts_with(b"END") {
+        return None;
+    }
+    let header_end = text
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("reply header line");
+    let header = std::str::from_utf8(&text[..header_end]).expect("ASCII reply header");
+    let len: usize = header
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("value length in reply header");
+    Some(text[header_end + 2..header_end + 2 + len].to_vec())
+}
+
+#[tokio::test]
+async fn entries_expire() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store
+        .put("short", Bytes::from_static(b"1"), in_secs(1))
+        .await
+        .unwrap();
+    store
+        .put("long", Bytes::from_static(b"2"), in_secs(60))
+        .await
+        .unwrap();
+    assert!(store.get("short").await.unwrap().is_some());
+    // Memcached's clock ticks in whole seconds; two and a half seconds is
+    // past any rounding of a one-second TTL.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(store.get("short").await.unwrap(), None);
+    assert!(store.get("long").await.unwrap().is_some());
+
+    // An expiry in the past removes the entry.
+    store
+        .put(
+            "long",
+            Bytes::from_static(b"3"),
+            SystemTime::now() - Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get("long").await.unwrap(), None);
+
+    // Beyond 30 days the expiry is sent as an absolute time and still holds.
+    store
+        .put(
+            "month",
+            Bytes::from_static(b"4"),
+            in_secs(40 * 24 * 60 * 60),
+        )
+        .await
+        .unwrap();
+    assert!(store.get("month").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn keys_spread_over_two_servers() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let a = Memcached::start(&bin);
+    let b = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[a.addr(), b.addr()], options())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    let ids: Vec<String> = (0..200)
+        .map(|i| format!("{i:08x}-7d3a-11ee-b962-0242ac120002"))
+        .collect();
+    for id in &ids {
+        store
+            .put(id, Bytes::from(id.clone()), in_secs(60))
+            .await
+            .unwrap();
+    }
+    let (mut on_a, mut on_b) = (0, 0);
+    for id in &ids {
+        assert_eq!(store.get(id).await.unwrap().as_deref(), Some(id.as_bytes()));
+        let key = format!("session://0/{id}");
+        let in_a = raw_get(&a.addr(), &key).await.is_some();
+        let in_b = raw_get(&b.addr(), &key).await.is_some();
+        assert!(in_a != in_b, "{id} must be on exactly one server");
+        if in_a {
+            on_a += 1;
+        } else {
+            on_b += 1;
+        }
+    }
+    assert!(on_a >= 60 && on_b >= 60, "uneven spread: {on_a} / {on_b}");
+}
+
+#[tokio::test]
+async fn server_going_away_errors_and_recovers() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let mut server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store
+        .put("s", Bytes::from_static(b"v"), in_secs(60))
+        .await
+        .unwrap();
+    assert!(store.get("s").await.unwrap().is_some());
+
+    server.stop();
+    let started = Instant::now();
+    let err = bounded(store.get("s")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let err = bounded(store.put("s", Bytes::from_static(b"w"), in_secs(60)))
+        .await
+        .unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(bounded(store.ping()).await.unwrap_err().is_unavailable());
+    assert!(
+        bounded(store.delete("s"))
+            .await
+            .unwrap_err()
+            .is_unavailable()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "errors took {:?}",
+        started.elapsed()
+    );
+
+    // Same port, fresh (empty) memcached: the store reconnects by itself.
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match bounded(store.ping()).await {
+            Ok(()) => break,
+            Err(e) => assert!(Instant::now() < deadline, "store never recovered: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.get("s").await.unwrap(), None);
+    store
+        .put("s", Bytes::from_static(b"again"), in_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("s").await.unwrap().as_deref(),
+        Some(&b"again"[..])
+    );
+}
+
+#[tokio::test]
+async fn silent_server_times_out() {
+    // Accepts connections and never answers: the request timeout must fire.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    let store = MemcachedSessionStore::connect(&[addr], options())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = bounded(store.get("s")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    holder.abort();
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_bounded_pools() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(
+        &[server.addr()],
+        MemcachedOptions {
+            max_connections_per_server: 4,
+            max_idle_per_server: 4,
+            ..options()
+        },
+    )
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let id = format!("t{t}-{i}");
+                store
+                    .put(&id, Bytes::from(id.clone()), in_secs(60))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    store.get(&id).await.unwrap().as_deref(),
+                    Some(id.as_bytes())
+                );
+            }
+        }));
+    }
+    for task in tasks {
+        bounded(task).await.unwrap();
+    }
+}
