@@ -1,0 +1,171 @@
+//! In-memory backend for tests: the same semantics as the SQL backends
+//! (idempotency, replacement, de-duplication, ordering), nothing persisted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{PoisonError, RwLock};
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::config::Backend;
+use crate::feed::ChangeFeed;
+use crate::prepare::{Prepared, later_not_after};
+use crate::{
+    CorimRecord, EndorsementStore, ReferenceValueRecord, StoreChange, StoreError, StoreStats,
+    Submission, SubmitOutcome, TrustAnchorRecord,
+};
+
+/// A store that lives in this process's memory.
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+    feed: ChangeFeed,
+}
+
+/// Reference values of one `(scheme, rv_id)` keyed by body digest, which
+/// gives the same order as the SQL backends.
+type Bodies = BTreeMap<[u8; 32], ReferenceValueRecord>;
+
+#[derive(Debug, Default)]
+struct State {
+    corims: HashMap<[u8; 32], CorimRecord>,
+    /// scheme → ta_id → current trust anchor.
+    trust_anchors: HashMap<String, HashMap<Vec<u8>, TrustAnchorRecord>>,
+    /// scheme → rv_id → bodies.
+    reference_values: HashMap<String, HashMap<Vec<u8>, Bodies>>,
+    reference_value_links: u64,
+}
+
+impl MemoryStore {
+    /// An empty store with the default change-feed capacity.
+    pub fn new() -> Self {
+        Self::with_feed_capacity(crate::StoreConfig::new("memory:").change_feed_capacity)
+    }
+
+    /// An empty store whose change feed buffers `capacity` events per subscriber.
+    pub fn with_feed_capacity(capacity: usize) -> Self {
+        Self {
+            state: RwLock::new(State::default()),
+            feed: ChangeFeed::new(capacity),
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl State {
+    fn apply(&mut self, prepared: &Prepared<'_>) -> bool {
+        let corim = &prepared.submission.corim;
+        if self.corims.contains_key(&corim.digest) {
+            return false;
+        }
+        self.corims.insert(corim.digest, corim.clone());
+        for &ta in &prepared.trust_anchors {
+            self.trust_anchors
+                .entry(ta.scheme.clone())
+                .or_default()
+                .insert(ta.ta_id.clone(), ta.clone());
+        }
+        for rv in &prepared.reference_values {
+            let bodies = self
+                .reference_values
+                .entry(rv.record.scheme.clone())
+                .or_default()
+                .entry(rv.record.rv_id.clone())
+                .or_default();
+            bodies
+                .entry(rv.body_digest)
+                .and_modify(|stored| {
+                    stored.not_after = later_not_after(stored.not_after, rv.not_after);
+                })
+                .or_insert_with(|| ReferenceValueRecord {
+                    not_after: rv.not_after,
+                    ..rv.record.clone()
+                });
+            self.reference_value_links += 1;
+        }
+        true
+    }
+}
+
+#[async_trait]
+impl EndorsementStore for MemoryStore {
+    async fn submit(&self, submission: &Submission) -> Result<SubmitOutcome, StoreError> {
+        let prepared = Prepared::new(submission)?;
+        // Nothing in `apply` can panic half-way, so a poisoned lock still
+        // guards consistent data.
+        let stored = self
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(&prepared);
+        if !stored {
+            return Ok(SubmitOutcome::AlreadyStored);
+        }
+        self.feed.publish_all(prepared.touched_keys());
+        Ok(SubmitOutcome::Stored)
+    }
+
+    async fn trust_anchor(
+        &self,
+        scheme: &str,
+        ta_id: &[u8],
+    ) -> Result<Option<TrustAnchorRecord>, StoreError> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(state
+            .trust_anchors
+            .get(scheme)
+            .and_then(|by_id| by_id.get(ta_id))
+            .cloned())
+    }
+
+    async fn reference_values(
+        &self,
+        scheme: &str,
+        rv_id: &[u8],
+    ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(state
+            .reference_values
+            .get(scheme)
+            .and_then(|by_id| by_id.get(rv_id))
+            .map(|bodies| bodies.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(StoreStats {
+            corims: count(state.corims.len()),
+            trust_anchors: count(state.trust_anchors.values().map(HashMap::len).sum()),
+            reference_values: count(
+                state
+                    .reference_values
+                    .values()
+                    .flat_map(HashMap::values)
+                    .map(BTreeMap::len)
+                    .sum(),
+            ),
+            reference_value_links: state.reference_value_links,
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StoreChange> {
+        self.feed.subscribe()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Memory
+    }
+
+    async fn close(&self) {}
+}

@@ -1,0 +1,306 @@
+//! PostgreSQL backend: the production store, shared by many instances, with
+//! a change feed over `LISTEN/NOTIFY`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool};
+use sqlx::{Pool, Postgres};
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+use tracing::{debug, warn};
+
+use crate::config::{Backend, redact_url};
+use crate::error::Operation;
+use crate::feed::{ChangeFeed, TouchedKeys};
+use crate::prepare::Prepared;
+use crate::sql::{self, Dialect};
+use crate::{
+    EndorsementStore, ReferenceValueRecord, StoreChange, StoreConfig, StoreError, StoreStats,
+    Submission, SubmitOutcome, TrustAnchorRecord,
+};
+
+sql::common_queries!(Postgres, batch_rows: sql::POSTGRES_BATCH_ROWS);
+
+/// The `NOTIFY` channel. The payload is the lowercase hex SHA-256 of the
+/// committed CoRIM (64 bytes, far below PostgreSQL's 8000-byte limit).
+pub const NOTIFY_CHANNEL: &str = "vouch_endorsements";
+
+/// `application_name` of the listener connection, so operators (and tests)
+/// can tell it from the query pool in `pg_stat_activity`.
+pub const LISTENER_APPLICATION_NAME: &str = "vouch-store-listener";
+
+const POOL_APPLICATION_NAME: &str = "vouch-store";
+const RECONNECT_INITIAL_DELAY: Duration = Duration::from_millis(100);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL store.
+///
+/// Connections: the query pool (at most [`StoreConfig::max_connections`])
+/// plus one listener connection held in a separate pool of size one.
+#[derive(Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    listener_pool: PgPool,
+    listener_task: AbortHandle,
+    feed: ChangeFeed,
+}
+
+impl PgStore {
+    /// Connects the query pool, migrates if [`StoreConfig::run_migrations`] is
+    /// set, and starts listening on [`NOTIFY_CHANNEL`]. Notifications committed
+    /// after this returns reach [`EndorsementStore::subscribe`]rs.
+    pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        config.validate()?;
+        let options = connect_options(config)?;
+        let pool = sql::pool_options::<Postgres>(config)
+            .connect_with(query_options(options.clone(), config))
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Connect, e))?;
+        if config.run_migrations {
+            sql::migrator(Dialect::Postgres)
+                .run(&pool)
+                .await
+                .map_err(StoreError::from_migrate)?;
+        }
+
+        let listener_pool = PoolOptions::<Postgres>::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(5)))
+            // The listener holds its connection for good; never recycle it.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            // Reconnection is rare, so make sure a reused connection is alive.
+            .test_before_acquire(true)
+            .connect_lazy_with(options.application_name(LISTENER_APPLICATION_NAME));
+        let listener = open_listener(&listener_pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Connect, e))?;
+
+        let feed = ChangeFeed::new(config.change_feed_capacity);
+        let task = tokio::spawn(run_listener(
+            listener,
+            listener_pool.clone(),
+            pool.clone(),
+            feed.clone(),
+        ));
+        Ok(Self {
+            pool,
+            listener_pool,
+            listener_task: task.abort_handle(),
+            feed,
+        })
+    }
+
+    /// The query pool, for diagnostics and tests (e.g. `EXPLAIN`).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The keys the CoRIM with `digest` provisioned, as change events (empty
+    /// if no such CoRIM is stored).
+    pub async fn keys_touched_by(&self, digest: &[u8; 32]) -> Result<Vec<StoreChange>, StoreError> {
+        fetch_touched_keys(&self.pool, digest)
+            .await
+            .map(TouchedKeys::into_changes)
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener_task.abort();
+    }
+}
+
+/// Applies the migrations through a single short-lived connection.
+pub(crate) async fn migrate_only(config: &StoreConfig) -> Result<(), StoreError> {
+    config.validate()?;
+    let pool = PoolOptions::<Postgres>::new()
+        .max_connections(1)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_with(query_options(connect_options(config)?, config))
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Connect, e))?;
+    let result = sql::migrator(Dialect::Postgres)
+        .run(&pool)
+        .await
+        .map_err(StoreError::from_migrate);
+    pool.close().await;
+    result
+}
+
+fn connect_options(config: &StoreConfig) -> Result<PgConnectOptions, StoreError> {
+    // The parser's message may quote the URL, password included; report ours.
+    PgConnectOptions::from_str(config.url.trim()).map_err(|_| {
+        StoreError::Config(format!(
+            "invalid PostgreSQL URL {:?}",
+            redact_url(&config.url)
+        ))
+    })
+}
+
+fn query_options(options: PgConnectOptions, config: &StoreConfig) -> PgConnectOptions {
+    let options = if options.get_application_name().is_none() {
+        options.application_name(POOL_APPLICATION_NAME)
+    } else {
+        options
+    };
+    match config.statement_timeout {
+        // Bounds the time a runaway statement holds one of the few pooled connections.
+        Some(timeout) => options.options([("statement_timeout", timeout.as_millis().to_string())]),
+        None => options,
+    }
+}
+
+async fn open_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Turns notifications into change events until aborted. Whenever the
+/// listening connection is lost, notifications may have been missed, so
+/// subscribers are told to resynchronise once listening again.
+async fn run_listener(
+    mut listener: PgListener,
+    listener_pool: PgPool,
+    pool: Pool<Postgres>,
+    feed: ChangeFeed,
+) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                publish_notification(&pool, &feed, notification.payload()).await;
+            }
+            Ok(None) => {
+                warn!("change-feed listener reconnected; subscribers must resynchronise");
+                feed.resync();
+            }
+            Err(error) => {
+                warn!(%error, "change-feed listener failed; reconnecting");
+                // A fresh listener, rather than retrying this one: after some
+                // errors it keeps a connection the server has already closed.
+                drop(listener);
+                listener = reconnect(&listener_pool).await;
+                feed.resync();
+            }
+        }
+    }
+}
+
+async fn reconnect(listener_pool: &PgPool) -> PgListener {
+    let mut delay = RECONNECT_INITIAL_DELAY;
+    loop {
+        tokio::time::sleep(delay).await;
+        match open_listener(listener_pool).await {
+            Ok(listener) => return listener,
+            Err(error) => {
+                warn!(%error, retry_in = ?delay, "change-feed listener cannot reconnect");
+                delay = (delay * 2).min(RECONNECT_MAX_DELAY);
+            }
+        }
+    }
+}
+
+async fn publish_notification(pool: &Pool<Postgres>, feed: &ChangeFeed, payload: &str) {
+    let mut digest = [0u8; 32];
+    if hex::decode_to_slice(payload, &mut digest).is_err() {
+        warn!(
+            payload,
+            "unexpected payload on {NOTIFY_CHANNEL}; resynchronising"
+        );
+        feed.resync();
+        return;
+    }
+    match fetch_touched_keys(pool, &digest).await {
+        Ok(touched) => {
+            debug!(corim = payload, "endorsements changed");
+            feed.publish_all(touched);
+        }
+        Err(error) => {
+            // Without the key list, only a full resync is safe.
+            warn!(%error, corim = payload, "cannot resolve changed keys; resynchronising");
+            feed.resync();
+        }
+    }
+}
+
+#[async_trait]
+impl EndorsementStore for PgStore {
+    async fn submit(&self, submission: &Submission) -> Result<SubmitOutcome, StoreError> {
+        let prepared = Prepared::new(submission)?;
+        let stored = async {
+            let mut tx = self.pool.begin().await?;
+            if !insert_submission(&mut tx, &prepared).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            // Queued inside the transaction, delivered to every listener
+            // (this process's included) only if and when it commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(hex::encode(submission.corim.digest))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Submit, e))?;
+        Ok(if stored {
+            SubmitOutcome::Stored
+        } else {
+            SubmitOutcome::AlreadyStored
+        })
+    }
+
+    async fn trust_anchor(
+        &self,
+        scheme: &str,
+        ta_id: &[u8],
+    ) -> Result<Option<TrustAnchorRecord>, StoreError> {
+        fetch_trust_anchor(&self.pool, scheme, ta_id)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+
+    async fn reference_values(
+        &self,
+        scheme: &str,
+        rv_id: &[u8],
+    ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
+        fetch_reference_values(&self.pool, scheme, rv_id)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        run_ping(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Ping, e))
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        fetch_stats(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Stats, e))
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StoreChange> {
+        self.feed.subscribe()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn close(&self) {
+        self.listener_task.abort();
+        self.listener_pool.close().await;
+        self.pool.close().await;
+    }
+}

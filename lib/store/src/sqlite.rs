@@ -1,0 +1,181 @@
+//! SQLite backend: one database file, WAL mode, for single-process deployments.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+use tokio::sync::broadcast;
+
+use crate::config::Backend;
+use crate::error::Operation;
+use crate::feed::ChangeFeed;
+use crate::prepare::Prepared;
+use crate::sql::{self, Dialect};
+use crate::{
+    EndorsementStore, ReferenceValueRecord, StoreChange, StoreConfig, StoreError, StoreStats,
+    Submission, SubmitOutcome, TrustAnchorRecord,
+};
+
+sql::common_queries!(Sqlite, batch_rows: sql::SQLITE_BATCH_ROWS);
+
+/// The SQLite store. Its change feed carries this process's commits only, so
+/// a database file must not be shared by several processes that cache.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    feed: ChangeFeed,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database named by `config.url` and,
+    /// if [`StoreConfig::run_migrations`] is set, migrates it.
+    pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        config.validate()?;
+        let pool = open_pool(config, config.max_connections).await?;
+        if config.run_migrations {
+            sql::migrator(Dialect::Sqlite)
+                .run(&pool)
+                .await
+                .map_err(StoreError::from_migrate)?;
+        }
+        Ok(Self {
+            pool,
+            feed: ChangeFeed::new(config.change_feed_capacity),
+        })
+    }
+
+    /// The connection pool, for diagnostics and tests (e.g. `EXPLAIN QUERY PLAN`).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The keys the CoRIM with `digest` provisioned, as change events (empty
+    /// if no such CoRIM is stored).
+    pub async fn keys_touched_by(&self, digest: &[u8; 32]) -> Result<Vec<StoreChange>, StoreError> {
+        fetch_touched_keys(&self.pool, digest)
+            .await
+            .map(crate::feed::TouchedKeys::into_changes)
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+}
+
+/// Applies the migrations through a single short-lived connection.
+pub(crate) async fn migrate_only(config: &StoreConfig) -> Result<(), StoreError> {
+    config.validate()?;
+    let pool = open_pool(config, 1).await?;
+    let result = sql::migrator(Dialect::Sqlite)
+        .run(&pool)
+        .await
+        .map_err(StoreError::from_migrate);
+    pool.close().await;
+    result
+}
+
+async fn open_pool(config: &StoreConfig, max_connections: u32) -> Result<Pool<Sqlite>, StoreError> {
+    let options = SqliteConnectOptions::from_str(config.url.trim())
+        .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+        // `mode=rwc` semantics whatever the URL says: a fresh data directory works.
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode and saves
+        // an fsync per commit; only an OS crash can lose the last commits.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(config.busy_timeout);
+    create_parent_dir(options.get_filename()).await?;
+    let min_connections = config.min_connections.min(max_connections);
+    sql::pool_options::<Sqlite>(config)
+        .max_connections(max_connections)
+        .min_connections(min_connections)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Connect, e))
+}
+
+/// Creates the directory holding the database file, so that pointing the
+/// store at a fresh data directory works.
+async fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+    let name = file.to_string_lossy();
+    // In-memory databases have pseudo file names.
+    if name.starts_with(':') || name.starts_with("file:") {
+        return Ok(());
+    }
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Connect, sqlx::Error::Io(e))),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl EndorsementStore for SqliteStore {
+    async fn submit(&self, submission: &Submission) -> Result<SubmitOutcome, StoreError> {
+        let prepared = Prepared::new(submission)?;
+        let stored = async {
+            // IMMEDIATE takes the write lock up front (waiting up to the busy
+            // timeout), so a transaction never fails half-way when upgrading
+            // from a read snapshot that another writer has moved past.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            if !insert_submission(&mut tx, &prepared).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Submit, e))?;
+        if !stored {
+            return Ok(SubmitOutcome::AlreadyStored);
+        }
+        self.feed.publish_all(prepared.touched_keys());
+        Ok(SubmitOutcome::Stored)
+    }
+
+    async fn trust_anchor(
+        &self,
+        scheme: &str,
+        ta_id: &[u8],
+    ) -> Result<Option<TrustAnchorRecord>, StoreError> {
+        fetch_trust_anchor(&self.pool, scheme, ta_id)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+
+    async fn reference_values(
+        &self,
+        scheme: &str,
+        rv_id: &[u8],
+    ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
+        fetch_reference_values(&self.pool, scheme, rv_id)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        run_ping(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Ping, e))
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        fetch_stats(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::Stats, e))
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StoreChange> {
+        self.feed.subscribe()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
