@@ -1,1 +1,20 @@
-//! HTTP pieces shared by the REST front ends: problem+json, media types, health, Tower layers.
+//! HTTP pieces shared by the Vouch REST front ends.
+//!
+//! - [`Problem`]: RFC 7807 `application/problem+json` errors, shaped like
+//!   Veraison's so existing clients can read them.
+//! - [`negotiate`]: `Accept` header matching.
+//! - [`health`]: `/healthz` and `/readyz`, with pluggable dependency checks
+//!   and a draining flag for graceful shutdown.
+//! - [`limits`]: the Tower layers that bound concurrency, time and body size,
+//!   answering 503 + `Retry-After` or 413 instead of letting queues grow.
+//! - [`serve`]: running a router with a bounded graceful shutdown.
+//! - [`trust`]: trust-service errors as problems, and its readiness check.
+
+pub mod health;
+pub mod limits;
+pub mod negotiate;
+mod problem;
+pub mod serve;
+pub mod trust;
+
+pub use problem::{PROBLEM_JSON, Problem};

@@ -6,4 +6,7 @@
 //! from first principles (our own keys and claims), so tests never depend on
 //! files copied from elsewhere.
 
+pub mod corim;
+pub mod keys;
+pub mod psa;
 pub mod vectors;

@@ -1,1 +1,122 @@
-//! The Trust interface the front ends call, its domain types, and its gRPC client.
+//! The interface between the Vouch front ends and the trust service.
+//!
+//! Front ends (verification, provisioning) validate HTTP and hand bytes to a
+//! [`Trust`]. Between processes the implementation is [`GrpcTrust`], a tonic
+//! client; inside the all-in-one binary it is the trust service itself,
+//! called directly, so the embedded default pays no loopback hop.
+//!
+//! The domain values that cross this boundary are parsed once into
+//! newtypes: [`Nonce`] (8 to 64 bytes) and [`MediaType`] (parsed and
+//! normalised the way Veraison's front ends compare media types).
+
+mod error;
+mod grpc;
+mod media_type;
+mod nonce;
+
+use std::sync::Arc;
+
+pub use bytes::Bytes;
+pub use error::TrustError;
+pub use grpc::{GrpcTrust, GrpcTrustOptions, RETRY_AFTER_METADATA, from_status, to_status};
+pub use media_type::{MediaType, MediaTypeError};
+pub use nonce::{Nonce, NonceError};
+
+/// Veraison hard-codes tenant "0"; Vouch keeps the field for wire
+/// compatibility and uses the same value.
+pub const DEFAULT_TENANT: &str = "0";
+
+/// Evidence to appraise, with the session nonce it must be fresh against.
+#[derive(Debug, Clone)]
+pub struct AttestationRequest {
+    /// The media type the attester declared, as sent.
+    pub media_type: String,
+    /// The evidence bytes.
+    pub evidence: Bytes,
+    /// The challenge-response session nonce.
+    pub nonce: Nonce,
+}
+
+/// The outcome of an appraisal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationOutcome {
+    /// The signed EAR (JWS compact serialisation).
+    pub ear: String,
+    /// The scheme that appraised the evidence, e.g. `PSA_IOT`.
+    pub scheme: String,
+    /// The overall status across submods (`affirming`, `warning`, ...).
+    pub status: String,
+}
+
+/// What happened to a submitted CoRIM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Decoded, validated and stored.
+    Stored,
+    /// Identical bytes were stored before; nothing changed.
+    AlreadyStored,
+    /// The CoRIM is not acceptable; the reason is meant for the submitter.
+    Rejected(String),
+}
+
+/// Lifecycle state of the trust service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceStatus {
+    /// Not serving.
+    Down,
+    /// Starting up.
+    Initializing,
+    /// Serving.
+    Ready,
+    /// Draining before exit.
+    Terminating,
+}
+
+impl ServiceStatus {
+    /// The name Veraison's discovery documents use (`READY`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Down => "DOWN",
+            ServiceStatus::Initializing => "INITIALIZING",
+            ServiceStatus::Ready => "READY",
+            ServiceStatus::Terminating => "TERMINATING",
+        }
+    }
+}
+
+/// State and version of the trust service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    /// Lifecycle state.
+    pub status: ServiceStatus,
+    /// Server version string.
+    pub version: String,
+}
+
+/// The trust service as the front ends see it.
+#[async_trait::async_trait]
+pub trait Trust: Send + Sync + 'static {
+    /// State and version of the trust service.
+    async fn service_state(&self) -> Result<ServiceState, TrustError>;
+
+    /// Appraises evidence and returns a signed EAR. Bad evidence is not an
+    /// error: it yields a non-affirming EAR. Errors mean the service could
+    /// not do its job (store down, overload, internal fault).
+    async fn attest(&self, request: AttestationRequest) -> Result<AttestationOutcome, TrustError>;
+
+    /// Evidence media types, normalised.
+    async fn verification_media_types(&self) -> Result<Arc<[MediaType]>, TrustError>;
+
+    /// CoRIM media types, normalised.
+    async fn provisioning_media_types(&self) -> Result<Arc<[MediaType]>, TrustError>;
+
+    /// Decodes, validates and stores a CoRIM.
+    async fn submit_endorsements(
+        &self,
+        media_type: &MediaType,
+        data: Bytes,
+    ) -> Result<SubmitOutcome, TrustError>;
+
+    /// The public JWK that verifies EARs (with `alg`).
+    async fn ear_public_key(&self) -> Result<Arc<serde_json::Value>, TrustError>;
+}
