@@ -1,0 +1,227 @@
+//! Overload protection shared by the REST front ends.
+//!
+//! Every API route sits behind a concurrency limit, a load shedder and a
+//! request timeout. Past either bound the client gets 503 with
+//! `Retry-After` straight away, so latency stays bounded instead of queues
+//! growing without limit (the p95 spikes in Veraison's load test).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::response::IntoResponse;
+use http::{Method, StatusCode, Uri};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{BoxError, ServiceBuilder};
+
+use crate::Problem;
+
+/// Bounds for one service's API routes.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests processed at once; more are refused with 503.
+    pub max_concurrency: usize,
+    /// Longest a request may take before the client gets 503.
+    pub request_timeout: Duration,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrency: 1024,
+            request_timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Wraps API routes with the overload layers and the body size limit.
+pub fn apply<S>(router: Router<S>, limits: &Limits) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let timeout = limits.request_timeout;
+    // `Router::layer` wraps every route separately; the global layer keeps
+    // one semaphore for the whole service, which is what the bound means.
+    let concurrency = GlobalConcurrencyLimitLayer::new(limits.max_concurrency.max(1));
+    router
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |e: BoxError| {
+                    overloaded(e, timeout)
+                }))
+                .load_shed()
+                .layer(concurrency)
+                .timeout(timeout),
+        )
+}
+
+async fn overloaded(error: BoxError, timeout: Duration) -> Problem {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!(?timeout, "request timed out");
+        Problem::unavailable(
+            format!("request did not complete within {} ms", timeout.as_millis()),
+            Duration::from_secs(1),
+        )
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
+        Problem::unavailable("server is at its concurrency limit", Duration::from_secs(1))
+    } else {
+        tracing::error!(%error, "unexpected middleware error");
+        Problem::internal("unexpected middleware error")
+    }
+}
+
+/// A request body, read whole, whose rejection is a problem document.
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "request body is larger than this service accepts".to_owned()
+                } else {
+                    format!("could not read the request body: {}", rejection.body_text())
+                };
+                Err(Problem::new(status, detail))
+            }
+        }
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found(method: Method, uri: Uri) -> Problem {
+    Problem::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+/// Fallback for known routes called with the wrong method.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::post;
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn concurrency_beyond_the_limit_is_refused_with_503() {
+        let gate = Arc::new(Semaphore::new(0));
+        let g = gate.clone();
+        let router = apply(
+            Router::new().route(
+                "/slow",
+                post(move || {
+                    let g = g.clone();
+                    async move {
+                        let _permit = g.acquire().await;
+                        "done"
+                    }
+                }),
+            ),
+            &Limits {
+                max_concurrency: 1,
+                request_timeout: Duration::from_secs(5),
+                max_body_bytes: 16,
+            },
+        );
+        let first = tokio::spawn(
+            router.clone().oneshot(
+                http::Request::post("/slow")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            ),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = router
+            .clone()
+            .oneshot(
+                http::Request::post("/slow")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(second.headers().contains_key(http::header::RETRY_AFTER));
+        gate.add_permits(1);
+        assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn slow_requests_time_out_with_503() {
+        let router = apply(
+            Router::new().route(
+                "/slow",
+                post(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            ),
+            &Limits {
+                max_concurrency: 4,
+                request_timeout: Duration::from_millis(50),
+                max_body_bytes: 16,
+            },
+        );
+        let response = router
+            .oneshot(
+                http::Request::post("/slow")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_get_413_problems() {
+        let router = apply(
+            Router::new().route("/echo", post(|Body(b): Body| async move { b })),
+            &Limits {
+                max_concurrency: 4,
+                request_timeout: Duration::from_secs(1),
+                max_body_bytes: 16,
+            },
+        );
+        let response = router
+            .clone()
+            .oneshot(
+                http::Request::post("/echo")
+                    .body(axum::body::Body::from(vec![0u8; 17]))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            crate::PROBLEM_JSON
+        );
+        let ok = router
+            .oneshot(
+                http::Request::post("/echo")
+                    .body(axum::body::Body::from(vec![0u8; 16]))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+}
