@@ -1,1 +1,22 @@
-//! Trust service: endorsement stores, appraisal, EAR signing, served over gRPC.
+//! The Vouch trust service (Veraison calls it VTS).
+//!
+//! It owns the endorsement and trust-anchor stores, decodes and validates
+//! CoRIMs, verifies and appraises evidence, and signs the EAR. The
+//! [`TrustService`] implements [`vouch_trust_api::Trust`] directly, so the
+//! all-in-one binary hands it to the front ends with no network hop;
+//! [`grpc`] serves the same object to front ends in other processes.
+//!
+//! Verification does no database query for a device it has already seen:
+//! trust anchors and reference values (and their absence) are cached in
+//! memory and invalidated when anything is provisioned, on every instance,
+//! through the store's change feed.
+
+mod cache;
+pub mod grpc;
+mod keys;
+mod registry;
+mod service;
+
+pub use cache::CacheLimits;
+pub use keys::{GENERATED_KEY_FILE, KeyError, load_or_create_signing_key, load_signing_key};
+pub use service::{TrustBuildError, TrustConfig, TrustService, default_schemes};

@@ -1,0 +1,211 @@
+//! The in-process endorsement cache that keeps the database off the hot path.
+//!
+//! Trust anchors and reference values only change when something is
+//! provisioned, so after the first lookup for a device its answer (including
+//! "no such device") is served from memory. Every instance subscribes to the
+//! store's change feed and drops the affected entries; a lost event drops
+//! everything.
+//!
+//! A lookup that raced with an invalidation must not put its stale answer
+//! back into the cache. Every invalidation bumps a generation counter first;
+//! a lookup only caches its result when the generation it saw before going
+//! to the database is still current.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use moka::sync::Cache;
+use tokio::sync::broadcast::error::RecvError;
+use vouch_crypto::VerifyingKey;
+use vouch_schemes::Measurement;
+use vouch_store::{EndorsementStore, StoreChange, StoreError};
+
+/// A cached trust anchor.
+#[derive(Debug)]
+pub(crate) struct CachedTrustAnchor {
+    pub(crate) key: VerifyingKey,
+    pub(crate) reference_id: Vec<u8>,
+    pub(crate) not_after: Option<i64>,
+}
+
+/// A cached reference value.
+#[derive(Debug)]
+pub(crate) struct CachedMeasurement {
+    pub(crate) measurement: Measurement,
+    pub(crate) not_after: Option<i64>,
+}
+
+struct SchemeCache {
+    trust_anchors: Cache<Vec<u8>, Option<Arc<CachedTrustAnchor>>>,
+    reference_values: Cache<Vec<u8>, Arc<[CachedMeasurement]>>,
+}
+
+/// Sizes of the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheLimits {
+    /// Trust anchors (devices) kept per scheme.
+    pub trust_anchors: u64,
+    /// Reference-value sets (device classes) kept per scheme.
+    pub reference_values: u64,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            trust_anchors: 2_000_000,
+            reference_values: 100_000,
+        }
+    }
+}
+
+/// Errors the cache passes on from the store or from stored data.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LookupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored endorsement is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub(crate) struct EndorsementCache {
+    generation: AtomicU64,
+    schemes: HashMap<&'static str, SchemeCache>,
+}
+
+impl EndorsementCache {
+    pub(crate) fn new(
+        scheme_names: impl Iterator<Item = &'static str>,
+        limits: CacheLimits,
+    ) -> Self {
+        let schemes = scheme_names
+            .map(|name| {
+                (
+                    name,
+                    SchemeCache {
+                        trust_anchors: Cache::new(limits.trust_anchors),
+                        reference_values: Cache::new(limits.reference_values),
+                    },
+                )
+            })
+            .collect();
+        EndorsementCache {
+            generation: AtomicU64::new(0),
+            schemes,
+        }
+    }
+
+    pub(crate) async fn trust_anchor(
+        &self,
+        store: &dyn EndorsementStore,
+        scheme: &'static str,
+        ta_id: &[u8],
+    ) -> Result<Option<Arc<CachedTrustAnchor>>, LookupError> {
+        let cache = self.schemes.get(scheme);
+        if let Some(hit) = cache.and_then(|c| c.trust_anchors.get(ta_id)) {
+            return Ok(hit);
+        }
+        let seen = self.generation.load(Ordering::SeqCst);
+        let record = store.trust_anchor(scheme, ta_id).await?;
+        let value = match record {
+            Some(r) => Some(Arc::new(CachedTrustAnchor {
+                key: VerifyingKey::from_spki_der(&r.key)
+                    .map_err(|e| LookupError::Corrupt(format!("trust anchor key: {e}")))?,
+                reference_id: r.rv_id,
+                not_after: r.not_after,
+            })),
+            None => None,
+        };
+        if let Some(cache) = cache
+            && self.generation.load(Ordering::SeqCst) == seen
+        {
+            cache.trust_anchors.insert(ta_id.to_vec(), value.clone());
+        }
+        Ok(value)
+    }
+
+    pub(crate) async fn reference_values(
+        &self,
+        store: &dyn EndorsementStore,
+        scheme: &'static str,
+        rv_id: &[u8],
+    ) -> Result<Arc<[CachedMeasurement]>, LookupError> {
+        let cache = self.schemes.get(scheme);
+        if let Some(hit) = cache.and_then(|c| c.reference_values.get(rv_id)) {
+            return Ok(hit);
+        }
+        let seen = self.generation.load(Ordering::SeqCst);
+        let records = store.reference_values(scheme, rv_id).await?;
+        let value = records
+            .iter()
+            .map(|r| {
+                Ok(CachedMeasurement {
+                    measurement: Measurement::from_body(&r.body)
+                        .map_err(|e| LookupError::Corrupt(format!("reference value: {e}")))?,
+                    not_after: r.not_after,
+                })
+            })
+            .collect::<Result<Arc<[_]>, LookupError>>()?;
+        if let Some(cache) = cache
+            && self.generation.load(Ordering::SeqCst) == seen
+        {
+            cache.reference_values.insert(rv_id.to_vec(), value.clone());
+        }
+        Ok(value)
+    }
+
+    /// Drops the entries a provisioning touched.
+    pub(crate) fn invalidate(&self, scheme: &str, ta_ids: &[Vec<u8>], rv_ids: &[Vec<u8>]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match self.schemes.get(scheme) {
+            Some(cache) => {
+                for id in ta_ids {
+                    cache.trust_anchors.invalidate(id.as_slice());
+                }
+                for id in rv_ids {
+                    cache.reference_values.invalidate(id.as_slice());
+                }
+            }
+            None => self.invalidate_all(),
+        }
+    }
+
+    /// Drops everything.
+    pub(crate) fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for cache in self.schemes.values() {
+            cache.trust_anchors.invalidate_all();
+            cache.reference_values.invalidate_all();
+        }
+    }
+
+    /// Applies the store's change feed until the store closes it.
+    pub(crate) async fn follow(self: Arc<Self>, store: Arc<dyn EndorsementStore>) {
+        let mut feed = store.subscribe();
+        loop {
+            match feed.recv().await {
+                Ok(StoreChange::Changed {
+                    scheme,
+                    ta_ids,
+                    rv_ids,
+                }) => self.invalidate(&scheme, &ta_ids, &rv_ids),
+                Ok(StoreChange::Resync) => {
+                    tracing::info!("store asked for a resync; dropping the endorsement cache");
+                    self.invalidate_all();
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "endorsement change feed lagged; dropping the cache");
+                    self.invalidate_all();
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
+    pub(crate) fn entry_count(&self) -> u64 {
+        self.schemes
+            .values()
+            .map(|c| c.trust_anchors.entry_count() + c.reference_values.entry_count())
+            .sum()
+    }
+}

@@ -1,0 +1,245 @@
+//! The trust service over gRPC.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tonic_health::ServingStatus;
+use vouch_proto::trust as pb;
+use vouch_proto::trust::trust_server::TrustServer;
+use vouch_trust_api::{MediaType, ServiceStatus, SubmitOutcome, Trust, to_status};
+
+use crate::TrustService;
+
+/// The gRPC face of a [`TrustService`].
+pub struct GrpcTrustServer {
+    service: Arc<TrustService>,
+}
+
+impl GrpcTrustServer {
+    /// Wraps the service.
+    pub fn new(service: Arc<TrustService>) -> Self {
+        GrpcTrustServer { service }
+    }
+}
+
+fn media_type_list(types: &[MediaType]) -> pb::MediaTypeList {
+    pb::MediaTypeList {
+        media_types: types.iter().map(|m| m.as_str().to_owned()).collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::trust_server::Trust for GrpcTrustServer {
+    async fn get_service_state(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::ServiceState>, Status> {
+        let state = self
+            .service
+            .service_state()
+            .await
+            .map_err(|e| to_status(&e))?;
+        let status = match state.status {
+            ServiceStatus::Down => pb::ServiceStatus::Down,
+            ServiceStatus::Initializing => pb::ServiceStatus::Initializing,
+            ServiceStatus::Ready => pb::ServiceStatus::Ready,
+            ServiceStatus::Terminating => pb::ServiceStatus::Terminating,
+        };
+        Ok(Response::new(pb::ServiceState {
+            status: status.into(),
+            server_version: state.version,
+        }))
+    }
+
+    async fn get_attestation(
+        &self,
+        request: Request<pb::AttestationRequest>,
+    ) -> Result<Response<pb::AttestationResponse>, Status> {
+        let request = request.into_inner();
+        let nonce = vouch_trust_api::Nonce::new(request.nonce.to_vec())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let outcome = self
+            .service
+            .attest(vouch_trust_api::AttestationRequest {
+                media_type: request.media_type,
+                evidence: request.evidence,
+                nonce,
+            })
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::AttestationResponse {
+            ear: outcome.ear,
+            scheme: outcome.scheme,
+            status: outcome.status,
+        }))
+    }
+
+    async fn get_supported_verification_media_types(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::MediaTypeList>, Status> {
+        let types = self
+            .service
+            .verification_media_types()
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(media_type_list(&types)))
+    }
+
+    async fn get_supported_provisioning_media_types(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::MediaTypeList>, Status> {
+        let types = self
+            .service
+            .provisioning_media_types()
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(media_type_list(&types)))
+    }
+
+    async fn submit_endorsements(
+        &self,
+        request: Request<pb::SubmitEndorsementsRequest>,
+    ) -> Result<Response<pb::SubmitEndorsementsResponse>, Status> {
+        let request = request.into_inner();
+        let media_type = MediaType::parse(&request.media_type)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let outcome = self
+            .service
+            .submit_endorsements(&media_type, request.data)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(match outcome {
+            SubmitOutcome::Stored => pb::SubmitEndorsementsResponse {
+                accepted: true,
+                failure_reason: String::new(),
+                duplicate: false,
+            },
+            SubmitOutcome::AlreadyStored => pb::SubmitEndorsementsResponse {
+                accepted: true,
+                failure_reason: String::new(),
+                duplicate: true,
+            },
+            SubmitOutcome::Rejected(reason) => pb::SubmitEndorsementsResponse {
+                accepted: false,
+                failure_reason: reason,
+                duplicate: false,
+            },
+        }))
+    }
+
+    async fn get_ear_signing_public_key(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::PublicKey>, Status> {
+        let jwk = self
+            .service
+            .ear_public_key()
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::PublicKey {
+            jwk: jwk.to_string(),
+        }))
+    }
+}
+
+/// Limits for the gRPC server.
+#[derive(Debug, Clone)]
+pub struct GrpcLimits {
+    /// Concurrent requests per connection (HTTP/2 streams).
+    pub max_concurrent_streams: u32,
+    /// Largest request message accepted (CoRIM submissions).
+    pub max_message_bytes: usize,
+}
+
+impl Default for GrpcLimits {
+    fn default() -> Self {
+        GrpcLimits {
+            max_concurrent_streams: 1024,
+            max_message_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Binds the trust gRPC server; serve it with [`GrpcServing::run`].
+pub struct GrpcServing {
+    listener: TcpListener,
+    service: Arc<TrustService>,
+    limits: GrpcLimits,
+}
+
+impl GrpcServing {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(
+        addr: SocketAddr,
+        service: Arc<TrustService>,
+        limits: GrpcLimits,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(GrpcServing {
+            listener,
+            service,
+            limits,
+        })
+    }
+
+    /// Where the server listens.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, then reports NOT_SERVING,
+    /// finishes in-flight calls (at most `drain_timeout`) and returns.
+    pub async fn run(
+        self,
+        shutdown: CancellationToken,
+        drain_timeout: Duration,
+    ) -> Result<(), tonic::transport::Error> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter.set_serving::<TrustServer<GrpcTrustServer>>().await;
+        reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+
+        let trust = TrustServer::new(GrpcTrustServer::new(self.service.clone()))
+            .max_decoding_message_size(self.limits.max_message_bytes)
+            .max_encoding_message_size(self.limits.max_message_bytes);
+        let incoming = TcpListenerStream::new(self.listener);
+        let service = self.service.clone();
+        let signal = shutdown.clone();
+        let stop = async move {
+            signal.cancelled().await;
+            service.start_draining();
+            reporter
+                .set_not_serving::<TrustServer<GrpcTrustServer>>()
+                .await;
+            reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+        };
+        let server = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .max_concurrent_streams(self.limits.max_concurrent_streams)
+            .http2_keepalive_interval(Some(Duration::from_secs(20)))
+            .add_service(health_service)
+            .add_service(trust)
+            .serve_with_incoming_shutdown(incoming, stop);
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => result,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(drain_timeout).await;
+            } => {
+                tracing::warn!(?drain_timeout, "gRPC calls did not finish in time; closing");
+                Ok(())
+            }
+        }
+    }
+}
