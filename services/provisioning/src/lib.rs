@@ -1,1 +1,189 @@
-//! Provisioning service: the endorsement submission REST API.
+//! The Vouch provisioning service: Veraison's endorsement submission API.
+//!
+//! - `POST /endorsement-provisioning/v1/submit` takes a CoRIM under one of
+//!   the media types the trust service supports and answers with a
+//!   provisioning-session document: `success`, or `failed` with a reason.
+//! - `GET /.well-known/veraison/provisioning` lists those media types.
+//!
+//! Bad CoRIMs are answered 200 with `status: failed`, as Veraison clients
+//! expect. Unlike Veraison, a trust service that cannot be reached gives
+//! 503 with `Retry-After` instead of a 200 that hides the failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use vouch_http::health::{self, Health};
+use vouch_http::limits::{self, Body, Limits};
+use vouch_http::{Problem, negotiate};
+use vouch_trust_api::{MediaType, SubmitOutcome, Trust, TrustError};
+
+/// Media type of the provisioning-session response.
+pub const PROVISIONING_SESSION_MEDIA_TYPE: &str =
+    "application/vnd.veraison.provisioning-session+json";
+
+/// Media type of discovery documents.
+pub const DISCOVERY_MEDIA_TYPE: &str = "application/vnd.veraison.discovery+json";
+
+/// Settings of the provisioning service.
+#[derive(Debug, Clone)]
+pub struct ProvisioningConfig {
+    /// `Cache-Control: max-age` of the discovery document.
+    pub discovery_max_age: Duration,
+    /// Concurrency, time and body-size bounds for the API routes.
+    pub limits: Limits,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        ProvisioningConfig {
+            discovery_max_age: Duration::from_secs(60),
+            limits: Limits {
+                max_concurrency: 64,
+                request_timeout: Duration::from_secs(60),
+                max_body_bytes: 32 * 1024 * 1024,
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    trust: Arc<dyn Trust>,
+    config: Arc<ProvisioningConfig>,
+}
+
+/// The readiness state for this service: trust must answer.
+pub fn health(trust: Arc<dyn Trust>) -> Arc<Health> {
+    Health::new(vec![Arc::new(vouch_http::trust::TrustReady(trust))])
+}
+
+/// The service's routes, health endpoints included.
+pub fn router(trust: Arc<dyn Trust>, config: ProvisioningConfig, health: Arc<Health>) -> Router {
+    let limits = config.limits.clone();
+    let state = AppState {
+        trust,
+        config: Arc::new(config),
+    };
+    let api = Router::new()
+        .route("/endorsement-provisioning/v1/submit", post(submit))
+        .route("/.well-known/veraison/provisioning", get(well_known))
+        .method_not_allowed_fallback(limits::method_not_allowed)
+        .with_state(state);
+    limits::apply(api, &limits)
+        .merge(health::routes(health))
+        .fallback(limits::not_found)
+}
+
+fn json_response(content_type: &'static str, body: &serde_json::Value) -> Response {
+    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, Problem> {
+    if !negotiate::accepts(&headers, PROVISIONING_SESSION_MEDIA_TYPE) {
+        return Err(Problem::not_acceptable(PROVISIONING_SESSION_MEDIA_TYPE));
+    }
+    let supported = state
+        .trust
+        .provisioning_media_types()
+        .await
+        .map_err(|e| vouch_http::trust::problem(&e))?;
+    let raw_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let unsupported = || {
+        Problem::unsupported_media_type(
+            format!("no active plugin found for {raw_type}"),
+            supported.iter().map(MediaType::as_str),
+        )
+    };
+    if raw_type.is_empty() {
+        return Err(unsupported());
+    }
+    let media_type = MediaType::parse(raw_type).map_err(|e| {
+        Problem::bad_request(format!("could not check media type with provisioner: {e}"))
+    })?;
+    if !supported.contains(&media_type) {
+        return Err(unsupported());
+    }
+    if body.is_empty() {
+        return Err(Problem::bad_request("empty body"));
+    }
+    let outcome = match state.trust.submit_endorsements(&media_type, body).await {
+        Ok(outcome) => outcome,
+        Err(TrustError::InvalidInput(message)) => {
+            return Err(Problem::unsupported_media_type(
+                message,
+                supported.iter().map(MediaType::as_str),
+            ));
+        }
+        Err(e) => return Err(vouch_http::trust::problem(&e)),
+    };
+    let body = match outcome {
+        SubmitOutcome::Stored | SubmitOutcome::AlreadyStored => serde_json::json!({
+            "status": "success",
+            "expiry": now_rfc3339(),
+        }),
+        SubmitOutcome::Rejected(reason) => {
+            tracing::info!(%reason, "CoRIM refused");
+            serde_json::json!({
+                "status": "failed",
+                "expiry": now_rfc3339(),
+                "failure-reason": format!(
+                    "submit endorsement returned error: submit endorsements failed: {reason}"
+                ),
+            })
+        }
+    };
+    Ok(json_response(PROVISIONING_SESSION_MEDIA_TYPE, &body))
+}
+
+async fn well_known(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    if !negotiate::accepts_any(&headers, &[DISCOVERY_MEDIA_TYPE, "application/json"]) {
+        return Err(Problem::not_acceptable(DISCOVERY_MEDIA_TYPE));
+    }
+    let trust_problem = |e: TrustError| vouch_http::trust::problem(&e);
+    let types = state
+        .trust
+        .provisioning_media_types()
+        .await
+        .map_err(trust_problem)?;
+    let trust_state = state.trust.service_state().await.map_err(trust_problem)?;
+    let body = serde_json::json!({
+        "media-types": types.iter().map(MediaType::as_str).collect::<Vec<_>>(),
+        "version": trust_state.version,
+        "service-state": trust_state.status.as_str(),
+        "api-endpoints": {
+            "provisioningSubmit": "/endorsement-provisioning/v1/submit"
+        }
+    });
+    let mut response = json_response(DISCOVERY_MEDIA_TYPE, &body);
+    vouch_http::trust::add_discovery_cache_headers(&mut response, state.config.discovery_max_age);
+    Ok(response)
+}
