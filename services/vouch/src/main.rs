@@ -1,3 +1,14 @@
-//! The vouch binary.
+//! `vouch`: runs any set of Vouch services. See `vouch --help`.
 
-fn main() {}
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    let cli = vouch::cli::Cli::parse();
+    match vouch::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("vouch: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

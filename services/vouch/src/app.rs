@@ -1,0 +1,235 @@
+//! Assembles the services a process runs and drives their lifecycle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use vouch_http::health::Health;
+use vouch_sessions::SessionStore;
+use vouch_store::EndorsementStore;
+use vouch_trust::grpc::{GrpcLimits, GrpcServing};
+use vouch_trust::{CacheLimits, TrustConfig, TrustService};
+use vouch_trust_api::{GrpcTrust, GrpcTrustOptions, Trust};
+
+use crate::settings::{Role, Settings};
+
+/// A running set of services.
+pub struct Running {
+    /// Verification REST address, when running.
+    pub verification: Option<SocketAddr>,
+    /// Provisioning REST address, when running.
+    pub provisioning: Option<SocketAddr>,
+    /// Trust gRPC address, when running.
+    pub trust: Option<SocketAddr>,
+    /// The in-process trust service, when this process runs it.
+    pub trust_service: Option<Arc<TrustService>>,
+    /// Cancelled by whoever wants the process to stop (signal, test).
+    stop: CancellationToken,
+    /// Cancelled by [`Running::wait`] once draining is done: servers stop
+    /// accepting and finish in-flight requests.
+    shutdown: CancellationToken,
+    healths: Vec<Arc<Health>>,
+    tasks: JoinSet<anyhow::Result<()>>,
+    store: Option<Arc<dyn EndorsementStore>>,
+    drain_delay: Duration,
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener to {addr}"))
+}
+
+async fn open_sessions(settings: &Settings) -> anyhow::Result<Arc<dyn SessionStore>> {
+    let spec = settings.sessions.trim();
+    if spec.is_empty() || spec == "memory" {
+        return Ok(Arc::new(vouch_sessions::MemorySessionStore::new()));
+    }
+    let servers = vouch_sessions::parse_memcached_url(spec)
+        .with_context(|| format!("parsing the session store URL {spec:?}"))?;
+    let store = vouch_sessions::MemcachedSessionStore::connect(
+        &servers,
+        vouch_sessions::MemcachedOptions::default(),
+    )
+    .await
+    .with_context(|| format!("connecting to memcached at {spec}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Starts the services `settings` asks for. Listeners are bound before
+/// this returns, so the addresses are final (port 0 picks free ports).
+pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
+    let shutdown = CancellationToken::new();
+    let drain_timeout = Duration::from_millis(settings.drain_timeout_ms);
+    let mut tasks = JoinSet::new();
+    let mut healths = Vec::new();
+    let mut running_trust = None;
+    let mut trust_addr = None;
+    let mut store = None;
+
+    let trust: Arc<dyn Trust> = if settings.runs(Role::Trust) {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let opened = vouch_store::connect(&settings.store_config())
+            .await
+            .context("opening the endorsement store")?;
+        let key = match &settings.ear_key {
+            Some(path) => vouch_trust::load_signing_key(path)?,
+            None => vouch_trust::load_or_create_signing_key(&settings.data_dir)?,
+        };
+        let service = TrustService::new(
+            opened.clone(),
+            vouch_trust::default_schemes(),
+            key,
+            TrustConfig {
+                max_concurrent_appraisals: settings.trust.max_concurrent_appraisals,
+                cache: CacheLimits {
+                    trust_anchors: settings.trust.cache_trust_anchors,
+                    reference_values: settings.trust.cache_reference_values,
+                },
+                ..TrustConfig::default()
+            },
+        )?;
+        let serving =
+            GrpcServing::bind(settings.trust_addr, service.clone(), GrpcLimits::default())
+                .await
+                .with_context(|| {
+                    format!("binding the trust listener to {}", settings.trust_addr)
+                })?;
+        trust_addr = Some(serving.local_addr()?);
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            serving
+                .run(token, drain_timeout)
+                .await
+                .context("serving trust")
+        });
+        store = Some(opened);
+        running_trust = Some(service.clone());
+        service
+    } else {
+        Arc::new(GrpcTrust::connect_lazy(
+            &settings.trust_urls(),
+            &GrpcTrustOptions::default(),
+        )?)
+    };
+
+    let mut verification_addr = None;
+    if settings.runs(Role::Verification) {
+        let sessions = open_sessions(settings).await?;
+        let health = vouch_verification::health(trust.clone(), sessions.clone());
+        let router = vouch_verification::router(
+            trust.clone(),
+            sessions,
+            vouch_verification::VerificationConfig {
+                session_ttl: Duration::from_secs(settings.verification.session_ttl_secs),
+                limits: settings.verification.limits(),
+                ..Default::default()
+            },
+            health.clone(),
+        );
+        let listener = bind(settings.verification_addr, "verification").await?;
+        verification_addr = Some(listener.local_addr()?);
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            vouch_http::serve::serve(listener, router, token, drain_timeout)
+                .await
+                .context("serving verification")
+        });
+        healths.push(health);
+    }
+
+    let mut provisioning_addr = None;
+    if settings.runs(Role::Provisioning) {
+        let health = vouch_provisioning::health(trust.clone());
+        let router = vouch_provisioning::router(
+            trust.clone(),
+            vouch_provisioning::ProvisioningConfig {
+                limits: settings.provisioning.limits(),
+                ..Default::default()
+            },
+            health.clone(),
+        );
+        let listener = bind(settings.provisioning_addr, "provisioning").await?;
+        provisioning_addr = Some(listener.local_addr()?);
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            vouch_http::serve::serve(listener, router, token, drain_timeout)
+                .await
+                .context("serving provisioning")
+        });
+        healths.push(health);
+    }
+
+    Ok(Running {
+        verification: verification_addr,
+        provisioning: provisioning_addr,
+        trust: trust_addr,
+        trust_service: running_trust,
+        stop: CancellationToken::new(),
+        shutdown,
+        healths,
+        tasks,
+        store,
+        drain_delay: Duration::from_millis(settings.drain_delay_ms),
+    })
+}
+
+impl Running {
+    /// A token that, when cancelled, starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Runs until a server fails or the shutdown token is cancelled, then
+    /// shuts down gracefully: report not-ready, keep serving for the drain
+    /// delay, stop accepting, let in-flight requests finish, close the store.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut failure = None;
+        tokio::select! {
+            () = self.stop.cancelled() => {}
+            Some(joined) = self.tasks.join_next() => {
+                failure = Some(match joined {
+                    Ok(Ok(())) => anyhow::anyhow!("a server stopped unexpectedly"),
+                    Ok(Err(e)) => e,
+                    Err(e) => anyhow::anyhow!("a server task failed: {e}"),
+                });
+            }
+        }
+        for health in &self.healths {
+            health.start_draining();
+        }
+        if let Some(trust) = &self.trust_service {
+            trust.start_draining();
+        }
+        if failure.is_none() && !self.drain_delay.is_zero() {
+            tracing::info!(delay = ?self.drain_delay, "draining: reporting not-ready before closing listeners");
+            tokio::time::sleep(self.drain_delay).await;
+        }
+        self.shutdown.cancel();
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %format!("{e:#}"), "server stopped with an error")
+                }
+                Err(e) => tracing::error!(error = %e, "server task failed"),
+            }
+        }
+        if let Some(store) = &self.store {
+            store.close().await;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::{Overrides, Role, Settings};
+
+/// Vouch: a fast, Veraison-compatible attestation verifier.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about)]
+pub struct Cli {
+    /// TOML configuration file (then `VOUCH_*` environment variables, then
+    /// flags, take precedence).
+    #[arg(long, global = true, env = "VOUCH_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run services (all of them, on SQLite under ./vouch-data, by default).
+    Serve(Box<ServeArgs>),
+    /// Apply database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Mint test devices, CoRIMs and tokens (for demos and manual testing).
+    #[command(subcommand)]
+    Testkit(crate::testkit_cli::TestkitCommand),
+}
+
+/// Flags of `vouch serve`. Each has an environment variable (shown in
+/// `--help` and the README); flags win over the environment.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Service to run; repeat for several [env: VOUCH_ROLE=all]
+    #[arg(long, value_enum)]
+    pub role: Vec<Role>,
+    /// Data directory for the embedded database and generated EAR key
+    /// [env: VOUCH_DATA_DIR=./vouch-data]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Verification REST address [env: VOUCH_VERIFICATION_ADDR=127.0.0.1:8443]
+    #[arg(long)]
+    pub verification_addr: Option<SocketAddr>,
+    /// Provisioning REST address [env: VOUCH_PROVISIONING_ADDR=127.0.0.1:9443]
+    #[arg(long)]
+    pub provisioning_addr: Option<SocketAddr>,
+    /// Trust gRPC address [env: VOUCH_TRUST_ADDR=127.0.0.1:50051]
+    #[arg(long)]
+    pub trust_addr: Option<SocketAddr>,
+    /// Trust service URL(s) for front ends running without a local trust,
+    /// comma-separated [env: VOUCH_TRUST_URL]
+    #[arg(long)]
+    pub trust_url: Option<String>,
+    /// EAR signing key, JWK or PKCS#8 PEM [env: VOUCH_EAR_KEY]
+    #[arg(long)]
+    pub ear_key: Option<PathBuf>,
+    /// Database URL: sqlite:…, postgres://… or memory: [env: VOUCH_DATABASE_URL]
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Session store: memory or memcached://host:port[,host:port…] [env: VOUCH_SESSIONS=memory]
+    #[arg(long)]
+    pub sessions: Option<String>,
+    /// Connections in this process's database pool [env: VOUCH_DB__MAX_CONNECTIONS=8]
+    #[arg(long)]
+    pub db_max_connections: Option<u32>,
+    /// Wait for a pooled connection before answering 503, in ms
+    /// [env: VOUCH_DB__ACQUIRE_TIMEOUT_MS=2000]
+    #[arg(long)]
+    pub db_acquire_timeout_ms: Option<u64>,
+    /// On SIGTERM, keep serving (not-ready) this long before closing
+    /// listeners, in ms [env: VOUCH_DRAIN_DELAY_MS=0]
+    #[arg(long)]
+    pub drain_delay_ms: Option<u64>,
+    /// Log format: text or json [env: VOUCH_LOG_FORMAT=text]
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+/// Flags of `vouch migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Database URL [env: VOUCH_DATABASE_URL]
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Data directory, for the default SQLite database [env: VOUCH_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn display(path: &std::path::Path) -> config::Value {
+    config::Value::from(path.display().to_string())
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> Overrides {
+        let mut o: Overrides = Vec::new();
+        if !self.role.is_empty() {
+            let roles: Vec<&str> = self
+                .role
+                .iter()
+                .map(|r| match r {
+                    Role::All => "all",
+                    Role::Trust => "trust",
+                    Role::Verification => "verification",
+                    Role::Provisioning => "provisioning",
+                })
+                .collect();
+            o.push(("role", config::Value::from(roles)));
+        }
+        if let Some(v) = &self.data_dir {
+            o.push(("data_dir", display(v)));
+        }
+        for (key, addr) in [
+            ("verification_addr", self.verification_addr),
+            ("provisioning_addr", self.provisioning_addr),
+            ("trust_addr", self.trust_addr),
+        ] {
+            if let Some(a) = addr {
+                o.push((key, config::Value::from(a.to_string())));
+            }
+        }
+        if let Some(v) = &self.trust_url {
+            o.push(("trust_url", config::Value::from(v.clone())));
+        }
+        if let Some(v) = &self.ear_key {
+            o.push(("ear_key", display(v)));
+        }
+        if let Some(v) = &self.database_url {
+            o.push(("database_url", config::Value::from(v.clone())));
+        }
+        if let Some(v) = &self.sessions {
+            o.push(("sessions", config::Value::from(v.clone())));
+        }
+        if let Some(v) = self.db_max_connections {
+            o.push(("db.max_connections", config::Value::from(v)));
+        }
+        if let Some(v) = self.db_acquire_timeout_ms {
+            o.push(("db.acquire_timeout_ms", config::Value::from(v)));
+        }
+        if let Some(v) = self.drain_delay_ms {
+            o.push(("drain_delay_ms", config::Value::from(v)));
+        }
+        if let Some(v) = &self.log_format {
+            o.push(("log_format", config::Value::from(v.clone())));
+        }
+        o
+    }
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::load(cli.config.as_deref(), args.overrides())?;
+            init_tracing(&settings.log_format);
+            runtime.block_on(serve(settings))
+        }
+        Command::Migrate(args) => {
+            let mut overrides: Overrides = Vec::new();
+            if let Some(v) = &args.database_url {
+                overrides.push(("database_url", config::Value::from(v.clone())));
+            }
+            if let Some(v) = &args.data_dir {
+                overrides.push(("data_dir", display(v)));
+            }
+            let settings = Settings::load(cli.config.as_deref(), overrides)?;
+            init_tracing(&settings.log_format);
+            runtime.block_on(async {
+                if settings.database_url.is_none() {
+                    std::fs::create_dir_all(&settings.data_dir)?;
+                }
+                vouch_store::migrate(&settings.store_config())
+                    .await
+                    .context("migrating the database")?;
+                announce(&format!(
+                    "migrations applied to {}",
+                    redact(&settings.database_url())
+                ));
+                Ok(())
+            })
+        }
+        Command::Testkit(command) => crate::testkit_cli::run(command),
+    }
+}
+
+/// Hides a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "operators read where services listen on stdout"
+)]
+fn announce(line: &str) {
+    println!("vouch: {line}");
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let running = crate::app::start(&settings).await?;
+    if let Some(addr) = running.trust {
+        announce(&format!("trust (gRPC) listening on http://{addr}"));
+    }
+    if let Some(addr) = running.verification {
+        announce(&format!("verification listening on http://{addr}"));
+    }
+    if let Some(addr) = running.provisioning {
+        announce(&format!("provisioning listening on http://{addr}"));
+    }
+    if running.trust.is_some() {
+        announce(&format!(
+            "endorsement store: {}",
+            redact(&settings.database_url())
+        ));
+    }
+    let token = running.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received");
+        token.cancel();
+    });
+    running.wait().await?;
+    announce("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops vouch");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact("postgres://vouch:s3cret@db:5432/vouch"),
+            "postgres://vouch:***@db:5432/vouch"
+        );
+        assert_eq!(
+            redact("postgres://postgres@db/x"),
+            "postgres://postgres@db/x"
+        );
+        assert_eq!(
+            redact("sqlite://./vouch-data/vouch.db"),
+            "sqlite://./vouch-data/vouch.db"
+        );
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "vouch",
+            "serve",
+            "--role",
+            "trust",
+            "--role",
+            "verification",
+            "--db-max-connections",
+            "4",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        let o = args.overrides();
+        assert!(o.iter().any(|(k, _)| *k == "role"));
+        assert!(o.iter().any(|(k, _)| *k == "db.max_connections"));
+    }
+}

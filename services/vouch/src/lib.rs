@@ -1,0 +1,8 @@
+//! The `vouch` binary's library half: configuration, the assembly of the
+//! services a process runs, and their lifecycle. `main.rs` only parses the
+//! command line and calls in here, so tests start the real thing in-process.
+
+pub mod app;
+pub mod cli;
+pub mod settings;
+pub mod testkit_cli;

@@ -1,0 +1,379 @@
+//! Layered configuration: built-in defaults, then an optional TOML file,
+//! then `VOUCH_`-prefixed environment variables, then command-line flags.
+//!
+//! Nested keys use `__` in environment variables: `VOUCH_DB__MAX_CONNECTIONS=16`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A service this process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Every service, in one process.
+    All,
+    /// The trust service (gRPC).
+    Trust,
+    /// The verification front end (REST).
+    Verification,
+    /// The provisioning front end (REST).
+    Provisioning,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbSettings {
+    /// Connections in this process's one pool. Size pools so that the sum
+    /// over all processes stays under the server's `max_connections`.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before it is answered
+    /// 503 with `Retry-After`.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout`, 0 for none.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        DbSettings {
+            max_connections: 8,
+            min_connections: 0,
+            acquire_timeout_ms: 2_000,
+            statement_timeout_ms: 5_000,
+        }
+    }
+}
+
+fn limits(
+    max_concurrency: usize,
+    request_timeout_ms: u64,
+    max_body_bytes: usize,
+) -> vouch_http::limits::Limits {
+    vouch_http::limits::Limits {
+        max_concurrency,
+        request_timeout: Duration::from_millis(request_timeout_ms),
+        max_body_bytes,
+    }
+}
+
+/// Verification front end settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerificationSettings {
+    /// Session lifetime in seconds.
+    pub session_ttl_secs: u64,
+    /// Requests in progress at once; more get 503.
+    pub max_concurrency: usize,
+    /// Longest a request may take; longer ones get 503.
+    pub request_timeout_ms: u64,
+    /// Largest evidence body; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for VerificationSettings {
+    fn default() -> Self {
+        VerificationSettings {
+            session_ttl_secs: 150,
+            max_concurrency: 2048,
+            request_timeout_ms: 10_000,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl VerificationSettings {
+    /// As the HTTP layer wants them.
+    pub fn limits(&self) -> vouch_http::limits::Limits {
+        limits(
+            self.max_concurrency,
+            self.request_timeout_ms,
+            self.max_body_bytes,
+        )
+    }
+}
+
+/// Provisioning front end settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvisioningSettings {
+    /// Requests in progress at once; more get 503.
+    pub max_concurrency: usize,
+    /// Longest a request may take; longer ones get 503.
+    pub request_timeout_ms: u64,
+    /// Largest CoRIM body; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ProvisioningSettings {
+    fn default() -> Self {
+        ProvisioningSettings {
+            max_concurrency: 64,
+            request_timeout_ms: 60_000,
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl ProvisioningSettings {
+    /// As the HTTP layer wants them.
+    pub fn limits(&self) -> vouch_http::limits::Limits {
+        limits(
+            self.max_concurrency,
+            self.request_timeout_ms,
+            self.max_body_bytes,
+        )
+    }
+}
+
+/// Trust service settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustSettings {
+    /// Appraisals in progress at once; more are refused as unavailable.
+    pub max_concurrent_appraisals: usize,
+    /// Trust anchors cached per scheme.
+    pub cache_trust_anchors: u64,
+    /// Reference-value sets cached per scheme.
+    pub cache_reference_values: u64,
+}
+
+impl Default for TrustSettings {
+    fn default() -> Self {
+        TrustSettings {
+            max_concurrent_appraisals: 4096,
+            cache_trust_anchors: 2_000_000,
+            cache_reference_values: 100_000,
+        }
+    }
+}
+
+/// Everything `vouch serve` can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Services to run.
+    pub role: Vec<Role>,
+    /// Where the embedded database and the generated EAR key live.
+    pub data_dir: PathBuf,
+    /// Verification REST listen address.
+    pub verification_addr: SocketAddr,
+    /// Provisioning REST listen address.
+    pub provisioning_addr: SocketAddr,
+    /// Trust gRPC listen address.
+    pub trust_addr: SocketAddr,
+    /// Trust URLs the front ends call when trust runs elsewhere
+    /// (comma-separated; requests are balanced across them).
+    pub trust_url: Option<String>,
+    /// EAR signing key file (JWK or PKCS#8 PEM). Without one, a key is
+    /// generated on first start and kept in the data directory.
+    pub ear_key: Option<PathBuf>,
+    /// `sqlite:…`, `postgres://…` or `memory:`. Defaults to SQLite in the
+    /// data directory.
+    pub database_url: Option<String>,
+    /// Session store: `memory` or `memcached://host:port[,host:port…]`.
+    pub sessions: String,
+    /// Database pool.
+    pub db: DbSettings,
+    /// Verification front end.
+    pub verification: VerificationSettings,
+    /// Provisioning front end.
+    pub provisioning: ProvisioningSettings,
+    /// Trust service.
+    pub trust: TrustSettings,
+    /// On SIGTERM, how long to keep serving while reporting not-ready, so
+    /// load balancers stop sending new work first.
+    pub drain_delay_ms: u64,
+    /// After that, how long in-flight requests get to finish.
+    pub drain_timeout_ms: u64,
+    /// Log output: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            role: vec![Role::All],
+            data_dir: PathBuf::from("./vouch-data"),
+            verification_addr: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            provisioning_addr: SocketAddr::from(([127, 0, 0, 1], 9443)),
+            trust_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            trust_url: None,
+            ear_key: None,
+            database_url: None,
+            sessions: "memory".to_owned(),
+            db: DbSettings::default(),
+            verification: VerificationSettings::default(),
+            provisioning: ProvisioningSettings::default(),
+            trust: TrustSettings::default(),
+            drain_delay_ms: 0,
+            drain_timeout_ms: 20_000,
+            log_format: "text".to_owned(),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file, environment or flags do not parse.
+    #[error("reading configuration failed: {0}")]
+    Load(#[from] config::ConfigError),
+    /// The values contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Command-line values that override the file and environment.
+pub type Overrides = Vec<(&'static str, config::Value)>;
+
+impl Settings {
+    /// Loads defaults ← `file` ← `VOUCH_*` environment ← `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("VOUCH")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("role"),
+        );
+        for (key, value) in overrides {
+            builder = builder.set_override(key, value)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.role.is_empty() {
+            return Err(SettingsError::Invalid("no role to run".into()));
+        }
+        if self.db.max_connections == 0 {
+            return Err(SettingsError::Invalid(
+                "db.max_connections must be at least 1".into(),
+            ));
+        }
+        let runs_trust = self.runs(Role::Trust);
+        let runs_front = self.runs(Role::Verification) || self.runs(Role::Provisioning);
+        if runs_front && !runs_trust && self.trust_url.is_none() {
+            return Err(SettingsError::Invalid(
+                "front ends without a local trust service need --trust-url".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this process runs `role`.
+    pub fn runs(&self, role: Role) -> bool {
+        self.role.contains(&Role::All) || self.role.contains(&role)
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("vouch.db").display()
+            )
+        })
+    }
+
+    /// Trust URLs for the front ends.
+    pub fn trust_urls(&self) -> Vec<String> {
+        self.trust_url
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.contains("://") {
+                    s.to_owned()
+                } else {
+                    format!("http://{s}")
+                }
+            })
+            .collect()
+    }
+
+    /// Store settings for this process's one pool.
+    pub fn store_config(&self) -> vouch_store::StoreConfig {
+        let mut config = vouch_store::StoreConfig::new(self.database_url());
+        config.max_connections = self.db.max_connections;
+        config.min_connections = self.db.min_connections.min(self.db.max_connections);
+        config.acquire_timeout = Duration::from_millis(self.db.acquire_timeout_ms);
+        config.statement_timeout = (self.db.statement_timeout_ms > 0)
+            .then(|| Duration::from_millis(self.db.statement_timeout_ms));
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_everything_on_loopback_with_sqlite() {
+        let s = Settings::load(None, Vec::new()).unwrap();
+        assert!(s.runs(Role::Trust) && s.runs(Role::Verification) && s.runs(Role::Provisioning));
+        assert!(s.verification_addr.ip().is_loopback());
+        assert!(s.database_url().starts_with("sqlite://"));
+        assert_eq!(s.db.max_connections, 8);
+    }
+
+    #[test]
+    fn file_then_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vouch.toml");
+        std::fs::write(
+            &path,
+            "role = [\"trust\"]\nsessions = \"memory\"\n[db]\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let s = Settings::load(
+            Some(&path),
+            vec![("db.max_connections", config::Value::from(5_u32))],
+        )
+        .unwrap();
+        assert_eq!(s.role, vec![Role::Trust]);
+        assert_eq!(s.db.max_connections, 5);
+    }
+
+    #[test]
+    fn front_ends_alone_need_a_trust_url() {
+        let err = Settings::load(
+            None,
+            vec![("role", config::Value::from(vec!["verification"]))],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--trust-url"), "{err}");
+        let s = Settings::load(
+            None,
+            vec![
+                ("role", config::Value::from(vec!["verification"])),
+                ("trust_url", config::Value::from("127.0.0.1:1,http://h:2")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.trust_urls(), ["http://127.0.0.1:1", "http://h:2"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vouch.toml");
+        std::fs::write(&path, "verfication_addr = \"127.0.0.1:1\"\n").unwrap();
+        assert!(Settings::load(Some(&path), Vec::new()).is_err());
+    }
+}

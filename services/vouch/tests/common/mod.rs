@@ -1,0 +1,204 @@
+//! `spawn_app()`: the whole of Vouch in-process on free loopback ports, with
+//! a fresh data directory per test, driven over real HTTP.
+
+// Shared by several test binaries, each using a different subset; helpers
+// panic on failure on purpose, as tests do.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use vouch::settings::Settings;
+use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
+use vouch_testkit::psa::{Device, SwComponent};
+
+pub const SESSION_MT: &str = "application/vnd.veraison.challenge-response-session+json";
+pub const PSA_TOKEN_MT: &str = "application/psa-attestation-token";
+pub const CORIM_CURRENT_MT: &str = "application/rim+cbor; profile=\"tag:arm.com,2025:psa#1.0.0\"";
+pub const CORIM_LEGACY_MT: &str =
+    "application/corim-unsigned+cbor; profile=\"http://arm.com/psa/iot/1\"";
+
+pub struct TestApp {
+    pub verification: String,
+    pub provisioning: String,
+    pub trust: SocketAddr,
+    pub client: reqwest::Client,
+    stop: tokio_util::sync::CancellationToken,
+    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    data: tempfile::TempDir,
+}
+
+/// A test app with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A test app whose settings the caller may adjust.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut settings = Settings {
+        data_dir: data.path().to_owned(),
+        verification_addr: any,
+        provisioning_addr: any,
+        trust_addr: any,
+        drain_timeout_ms: 5_000,
+        ..Settings::default()
+    };
+    adjust(&mut settings);
+    let running = vouch::app::start(&settings).await.expect("vouch starts");
+    let verification = format!(
+        "http://{}",
+        running.verification.expect("verification runs")
+    );
+    let provisioning = format!(
+        "http://{}",
+        running.provisioning.expect("provisioning runs")
+    );
+    let trust = running.trust.expect("trust runs");
+    let stop = running.shutdown_token();
+    let done = tokio::spawn(running.wait());
+    TestApp {
+        verification,
+        provisioning,
+        trust,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        stop,
+        done: Some(done),
+        data,
+    }
+}
+
+impl TestApp {
+    /// The app's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
+    /// Stops the app gracefully and checks that it stopped cleanly.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(done) = self.done.take() {
+            done.await.expect("join").expect("clean shutdown");
+        }
+    }
+
+    pub async fn provision(&self, media_type: &str, corim: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!(
+                "{}/endorsement-provisioning/v1/submit",
+                self.provisioning
+            ))
+            .header("Content-Type", media_type)
+            .body(corim)
+            .send()
+            .await
+            .expect("provisioning request")
+    }
+
+    /// Provisions and asserts success.
+    pub async fn provision_ok(&self, media_type: &str, corim: Vec<u8>) {
+        let response = self.provision(media_type, corim).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "success", "{body}");
+    }
+
+    pub async fn new_session(&self, query: &str) -> reqwest::Response {
+        self.client
+            .post(format!(
+                "{}/challenge-response/v1/newSession{query}",
+                self.verification
+            ))
+            .send()
+            .await
+            .expect("newSession request")
+    }
+
+    /// Creates a session and returns (session URL, nonce bytes).
+    pub async fn session(&self, query: &str) -> (String, Vec<u8>) {
+        let response = self.new_session(query).await;
+        assert_eq!(response.status(), 201);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with("session/"), "{location}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        use base64::Engine as _;
+        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body["nonce"].as_str().unwrap())
+            .unwrap();
+        (
+            format!("{}/challenge-response/v1/{location}", self.verification),
+            nonce,
+        )
+    }
+
+    pub async fn submit(
+        &self,
+        session_url: &str,
+        media_type: &str,
+        evidence: Vec<u8>,
+    ) -> reqwest::Response {
+        self.client
+            .post(session_url)
+            .header("Content-Type", media_type)
+            .body(evidence)
+            .send()
+            .await
+            .expect("evidence request")
+    }
+
+    /// The EAR verification key from the well-known document.
+    pub async fn ear_key(&self) -> vouch_crypto::VerifyingKey {
+        let doc: serde_json::Value = self
+            .client
+            .get(format!(
+                "{}/.well-known/veraison/verification",
+                self.verification
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        vouch_crypto::VerifyingKey::from_jwk(&doc["ear-verification-key"]).unwrap()
+    }
+}
+
+/// A CoRIM endorsing `devices` with the ACME reference values.
+pub fn corim_for(devices: &[&Device], encoding: PsaCorimEncoding) -> Vec<u8> {
+    let mut corim = PsaCorim::new(encoding);
+    for device in devices {
+        corim.trust_anchor(
+            device.implementation_id,
+            device.instance_id,
+            &device.spki_pem(),
+        );
+    }
+    if let Some(first) = devices.first() {
+        for c in SwComponent::acme_components() {
+            let mut rv = PsaRefValue::new(
+                c.measurement_type.unwrap(),
+                c.signer_id.unwrap(),
+                c.measurement_value.unwrap(),
+            );
+            if encoding == PsaCorimEncoding::Legacy {
+                rv = rv.version(c.version.unwrap());
+            }
+            corim.reference_value(first.implementation_id, rv);
+        }
+    }
+    corim.build()
+}
+
+/// The verified EAR of a completed session response.
+pub async fn ear_of(app: &TestApp, response: reqwest::Response) -> vouch_ear::Ear {
+    assert_eq!(response.status(), 200);
+    let session: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(session["status"], "complete", "{session}");
+    let jwt = session["result"].as_str().expect("result");
+    vouch_ear::verify(jwt, &app.ear_key().await).expect("EAR verifies with the published key")
+}
