@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
-use http::{HeaderValue, header};
-use vouch_trust_api::{ServiceStatus, Trust, TrustError};
+use http::{HeaderMap, HeaderValue, header};
+use vouch_trust_api::{MediaType, ServiceStatus, Trust, TrustError};
 
 use crate::Problem;
 use crate::health::ReadinessCheck;
@@ -24,6 +24,38 @@ pub fn problem(error: &TrustError) -> Problem {
             Problem::internal("trust service failure")
         }
     }
+}
+
+/// Reads a request's `Content-Type` and checks it against the media types
+/// trust supports, with Veraison's texts: 415 with an `Accept` list when it
+/// is missing or unsupported, 400 when it does not parse. `checker` names
+/// the component in the 400 text (`verifier`, `provisioner`). Returns the
+/// header as sent and its parsed form.
+pub fn supported_content_type<'h>(
+    headers: &'h HeaderMap,
+    supported: &[MediaType],
+    checker: &str,
+) -> Result<(&'h str, MediaType), Problem> {
+    let raw = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let unsupported = || {
+        Problem::unsupported_media_type(
+            format!("no active plugin found for {raw}"),
+            supported.iter().map(MediaType::as_str),
+        )
+    };
+    if raw.is_empty() {
+        return Err(unsupported());
+    }
+    let media_type = MediaType::parse(raw).map_err(|e| {
+        Problem::bad_request(format!("could not check media type with {checker}: {e}"))
+    })?;
+    if !supported.contains(&media_type) {
+        return Err(unsupported());
+    }
+    Ok((raw, media_type))
 }
 
 /// Readiness check: trust answers and reports `READY`.

@@ -110,25 +110,8 @@ async fn submit(
         .provisioning_media_types()
         .await
         .map_err(|e| vouch_http::trust::problem(&e))?;
-    let raw_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let unsupported = || {
-        Problem::unsupported_media_type(
-            format!("no active plugin found for {raw_type}"),
-            supported.iter().map(MediaType::as_str),
-        )
-    };
-    if raw_type.is_empty() {
-        return Err(unsupported());
-    }
-    let media_type = MediaType::parse(raw_type).map_err(|e| {
-        Problem::bad_request(format!("could not check media type with provisioner: {e}"))
-    })?;
-    if !supported.contains(&media_type) {
-        return Err(unsupported());
-    }
+    let (_, media_type) =
+        vouch_http::trust::supported_content_type(&headers, &supported, "provisioner")?;
     if body.is_empty() {
         return Err(Problem::bad_request("empty body"));
     }

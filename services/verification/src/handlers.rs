@@ -110,18 +110,14 @@ pub(crate) async fn new_session(
     Ok(response)
 }
 
-async fn load(state: &AppState, id: &uuid::Uuid) -> Result<Option<Session>, Problem> {
-    let Some(bytes) = state
+/// The stored session JSON, or 404.
+async fn fetch(state: &AppState, id: &uuid::Uuid) -> Result<bytes::Bytes, Problem> {
+    state
         .sessions
         .get(&session_key(id))
         .await
         .map_err(|e| sessions_problem(&e))?
-    else {
-        return Ok(None);
-    };
-    Session::from_json(&bytes)
-        .map(Some)
-        .map_err(|e| corrupt_problem(&e))
+        .ok_or_else(|| not_found(id))
 }
 
 pub(crate) async fn submit_evidence(
@@ -142,27 +138,11 @@ pub(crate) async fn submit_evidence(
         .verification_media_types()
         .await
         .map_err(|e| vouch_http::trust::problem(&e))?;
-    let raw_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let unsupported = || {
-        Problem::unsupported_media_type(
-            format!("no active plugin found for {raw_type}"),
-            supported.iter().map(MediaType::as_str),
-        )
-    };
-    if raw_type.is_empty() {
-        return Err(unsupported());
-    }
-    let media_type = MediaType::parse(raw_type).map_err(|e| {
-        Problem::bad_request(format!("could not check media type with verifier: {e}"))
-    })?;
-    if !supported.contains(&media_type) {
-        return Err(unsupported());
-    }
+    let (raw_type, _) =
+        vouch_http::trust::supported_content_type(&headers, &supported, "verifier")?;
     let id = parse_session_id(&id, &uri)?;
-    let mut session = load(&state, &id).await?.ok_or_else(|| not_found(&id))?;
+    let mut session =
+        Session::from_json(&fetch(&state, &id).await?).map_err(|e| corrupt_problem(&e))?;
     if session.status != Status::Waiting {
         // Veraison lets evidence overwrite a finished session; a session's
         // nonce is a one-time challenge, so Vouch refuses.
@@ -228,13 +208,7 @@ pub(crate) async fn get_session(
 ) -> Result<Response, Problem> {
     check_accept(&headers)?;
     let id = parse_session_id(&id, &uri)?;
-    let bytes = state
-        .sessions
-        .get(&session_key(&id))
-        .await
-        .map_err(|e| sessions_problem(&e))?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(session_response(StatusCode::OK, bytes))
+    Ok(session_response(StatusCode::OK, fetch(&state, &id).await?))
 }
 
 pub(crate) async fn delete_session(
