@@ -56,8 +56,12 @@ impl MediaType {
         if input.is_empty() {
             return Err(MediaTypeError::Empty);
         }
+        let too_long = || {
+            let preview: String = input.chars().take(32).collect();
+            MediaTypeError::Essence(format!("{preview}…"))
+        };
         if input.len() > MAX_LEN {
-            return Err(MediaTypeError::Essence(format!("{}…", &input[..32])));
+            return Err(too_long());
         }
         let (essence, mut rest) = match input.find(';') {
             Some(i) => (&input[..i], &input[i..]),
@@ -112,6 +116,11 @@ impl MediaType {
                 }
                 canonical.push('"');
             }
+        }
+        // Quoting can lengthen the canonical form; bounding it too keeps
+        // every canonical form parseable again.
+        if canonical.len() > MAX_LEN {
+            return Err(too_long());
         }
         Ok(MediaType {
             canonical,
@@ -254,6 +263,13 @@ mod tests {
         ] {
             assert!(MediaType::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn overlong_input_is_refused_without_splitting_a_character() {
+        // Found by the fuzzer: a multi-byte character straddling the preview cut.
+        let input = format!("{}¸{}", "a".repeat(31), "b".repeat(MAX_LEN));
+        assert!(matches!(MediaType::parse(&input), Err(MediaTypeError::Essence(_))));
     }
 
     #[test]
