@@ -27,6 +27,10 @@ pub struct GrpcTrustOptions {
     /// when trust is redeployed, so a short cache removes a round trip from
     /// every session.
     pub metadata_ttl: Duration,
+    /// First wait after trust could not be reached.
+    pub backoff_first: Duration,
+    /// Longest wait between attempts.
+    pub backoff_max: Duration,
 }
 
 impl Default for GrpcTrustOptions {
@@ -35,6 +39,8 @@ impl Default for GrpcTrustOptions {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
             metadata_ttl: Duration::from_secs(30),
+            backoff_first: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
         }
     }
 }
@@ -67,11 +73,71 @@ impl<T: Clone> Cached<T> {
     }
 }
 
+/// Exponential back-off after trust could not be reached at all.
+///
+/// While it runs, calls fail at once with `Unavailable` and the remaining
+/// wait as `Retry-After`, instead of each request (and each readiness probe)
+/// opening a connection to a trust that is not there.
+struct Backoff {
+    state: std::sync::Mutex<(u32, Option<Instant>)>,
+    first: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Self {
+        Backoff {
+            state: std::sync::Mutex::new((0, None)),
+            first,
+            max,
+        }
+    }
+
+    fn check(&self) -> Result<(), TrustError> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match state.1 {
+            Some(until) if until > Instant::now() => Err(TrustError::Unavailable {
+                reason: "trust service unreachable; waiting before the next attempt".to_owned(),
+                retry_after: until.saturating_duration_since(Instant::now()),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn failed(&self) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let failures = state.0.saturating_add(1);
+        let delay = self
+            .first
+            .saturating_mul(1 << failures.saturating_sub(1).min(16))
+            .min(self.max);
+        *state = (failures, Some(Instant::now() + delay));
+    }
+
+    fn succeeded(&self) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *state = (0, None);
+    }
+}
+
 /// A [`Trust`] reached over gRPC. Connections are made lazily, so a front
-/// end starts (and reports not-ready) while trust is still coming up.
-/// Several URLs are load-balanced per request.
+/// end starts (and reports not-ready) while trust is still coming up, and
+/// retries with exponential back-off. Several URLs are load-balanced per
+/// request.
 pub struct GrpcTrust {
     client: TrustClient<Channel>,
+    /// Only with a single endpoint: with several, the balancer routes around
+    /// one that is down, and one failure must not stop the others.
+    backoff: Option<Backoff>,
     verification_types: Cached<Arc<[MediaType]>>,
     provisioning_types: Cached<Arc<[MediaType]>>,
     ear_key: Cached<Arc<serde_json::Value>>,
@@ -96,6 +162,7 @@ impl GrpcTrust {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let single = endpoints.len() == 1;
         let channel = match endpoints.as_slice() {
             [] => return Err(TrustError::InvalidInput("no trust URL given".into())),
             [one] => one.connect_lazy(),
@@ -105,14 +172,30 @@ impl GrpcTrust {
             client: TrustClient::new(channel)
                 .max_decoding_message_size(16 * 1024 * 1024)
                 .max_encoding_message_size(64 * 1024 * 1024),
+            backoff: single.then(|| Backoff::new(options.backoff_first, options.backoff_max)),
             verification_types: Cached::new(options.metadata_ttl),
             provisioning_types: Cached::new(options.metadata_ttl),
             ear_key: Cached::new(options.metadata_ttl),
         })
     }
 
-    fn client(&self) -> TrustClient<Channel> {
-        self.client.clone()
+    /// Runs one call, honouring and updating the back-off.
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, TrustError>
+    where
+        F: FnOnce(TrustClient<Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        if let Some(backoff) = &self.backoff {
+            backoff.check()?;
+        }
+        let result = f(self.client.clone()).await;
+        if let Some(backoff) = &self.backoff {
+            match &result {
+                Err(status) if is_unreachable(status) => backoff.failed(),
+                _ => backoff.succeeded(),
+            }
+        }
+        result.map(tonic::Response::into_inner).map_err(from_status)
     }
 }
 
@@ -130,11 +213,8 @@ fn media_types(list: pb::MediaTypeList) -> Result<Arc<[MediaType]>, TrustError> 
 impl Trust for GrpcTrust {
     async fn service_state(&self) -> Result<ServiceState, TrustError> {
         let state = self
-            .client()
-            .get_service_state(pb::Empty {})
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(|mut c| async move { c.get_service_state(pb::Empty {}).await })
+            .await?;
         let status = match pb::ServiceStatus::try_from(state.status) {
             Ok(pb::ServiceStatus::Ready) => ServiceStatus::Ready,
             Ok(pb::ServiceStatus::Initializing) => ServiceStatus::Initializing,
@@ -148,17 +228,15 @@ impl Trust for GrpcTrust {
     }
 
     async fn attest(&self, request: AttestationRequest) -> Result<AttestationOutcome, TrustError> {
+        let message = pb::AttestationRequest {
+            tenant_id: DEFAULT_TENANT.to_owned(),
+            evidence: request.evidence,
+            media_type: request.media_type,
+            nonce: Bytes::copy_from_slice(request.nonce.as_bytes()),
+        };
         let response = self
-            .client()
-            .get_attestation(pb::AttestationRequest {
-                tenant_id: DEFAULT_TENANT.to_owned(),
-                evidence: request.evidence,
-                media_type: request.media_type,
-                nonce: Bytes::copy_from_slice(request.nonce.as_bytes()),
-            })
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(|mut c| async move { c.get_attestation(message).await })
+            .await?;
         Ok(AttestationOutcome {
             ear: response.ear,
             scheme: response.scheme,
@@ -171,11 +249,10 @@ impl Trust for GrpcTrust {
             return Ok(cached);
         }
         let list = self
-            .client()
-            .get_supported_verification_media_types(pb::Empty {})
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(
+                |mut c| async move { c.get_supported_verification_media_types(pb::Empty {}).await },
+            )
+            .await?;
         let types = media_types(list)?;
         self.verification_types.put(types.clone());
         Ok(types)
@@ -186,11 +263,10 @@ impl Trust for GrpcTrust {
             return Ok(cached);
         }
         let list = self
-            .client()
-            .get_supported_provisioning_media_types(pb::Empty {})
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(
+                |mut c| async move { c.get_supported_provisioning_media_types(pb::Empty {}).await },
+            )
+            .await?;
         let types = media_types(list)?;
         self.provisioning_types.put(types.clone());
         Ok(types)
@@ -201,15 +277,13 @@ impl Trust for GrpcTrust {
         media_type: &MediaType,
         data: Bytes,
     ) -> Result<SubmitOutcome, TrustError> {
+        let message = pb::SubmitEndorsementsRequest {
+            media_type: media_type.as_str().to_owned(),
+            data,
+        };
         let response = self
-            .client()
-            .submit_endorsements(pb::SubmitEndorsementsRequest {
-                media_type: media_type.as_str().to_owned(),
-                data,
-            })
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(|mut c| async move { c.submit_endorsements(message).await })
+            .await?;
         Ok(match (response.accepted, response.duplicate) {
             (true, true) => SubmitOutcome::AlreadyStored,
             (true, false) => SubmitOutcome::Stored,
@@ -222,17 +296,21 @@ impl Trust for GrpcTrust {
             return Ok(cached);
         }
         let key = self
-            .client()
-            .get_ear_signing_public_key(pb::Empty {})
-            .await
-            .map_err(from_status)?
-            .into_inner();
+            .call(|mut c| async move { c.get_ear_signing_public_key(pb::Empty {}).await })
+            .await?;
         let jwk: serde_json::Value = serde_json::from_str(&key.jwk)
             .map_err(|e| TrustError::Internal(format!("trust sent a bad EAR key: {e}")))?;
         let jwk = Arc::new(jwk);
         self.ear_key.put(jwk.clone());
         Ok(jwk)
     }
+}
+
+/// Whether a status means trust could not be reached at all, as opposed to
+/// trust answering that it is busy: the trust server always attaches
+/// `retry-after` to its own `Unavailable` answers; the transport does not.
+fn is_unreachable(status: &Status) -> bool {
+    status.code() == Code::Unavailable && status.metadata().get(RETRY_AFTER_METADATA).is_none()
 }
 
 /// Maps a gRPC status received from trust to a [`TrustError`].
@@ -294,6 +372,71 @@ mod tests {
             let back = from_status(to_status(&case));
             assert_eq!(format!("{back:?}"), format!("{case:?}"));
         }
+    }
+
+    #[test]
+    fn back_off_grows_then_resets() {
+        let backoff = Backoff::new(Duration::from_millis(40), Duration::from_millis(100));
+        assert!(backoff.check().is_ok());
+        backoff.failed();
+        let Err(TrustError::Unavailable { retry_after, .. }) = backoff.check() else {
+            panic!("expected to be backing off");
+        };
+        assert!(retry_after <= Duration::from_millis(40));
+        backoff.failed();
+        backoff.failed();
+        let Err(TrustError::Unavailable { retry_after, .. }) = backoff.check() else {
+            panic!("expected to be backing off");
+        };
+        assert!(
+            retry_after > Duration::from_millis(40) && retry_after <= Duration::from_millis(100)
+        );
+        backoff.succeeded();
+        assert!(backoff.check().is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_absent_trust_is_retried_with_back_off() {
+        // Nothing listens on this port once the listener is dropped.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let trust = GrpcTrust::connect_lazy(
+            &[format!("http://127.0.0.1:{port}")],
+            &GrpcTrustOptions {
+                backoff_first: Duration::from_secs(5),
+                backoff_max: Duration::from_secs(10),
+                ..GrpcTrustOptions::default()
+            },
+        )
+        .unwrap();
+        let first = trust.service_state().await.unwrap_err();
+        assert!(matches!(first, TrustError::Unavailable { .. }), "{first:?}");
+        // The second call does not touch the network: it is inside the back-off.
+        let started = Instant::now();
+        let Err(TrustError::Unavailable {
+            reason,
+            retry_after,
+        }) = trust.service_state().await
+        else {
+            panic!("expected unavailable");
+        };
+        assert!(started.elapsed() < Duration::from_millis(50));
+        assert!(
+            reason.contains("waiting before the next attempt"),
+            "{reason}"
+        );
+        assert!(retry_after > Duration::from_secs(4));
+    }
+
+    #[test]
+    fn trust_saying_it_is_busy_is_not_unreachable() {
+        assert!(!is_unreachable(&to_status(&TrustError::unavailable(
+            "pool exhausted"
+        ))));
+        assert!(is_unreachable(&Status::unavailable("tcp connect error")));
     }
 
     #[test]
