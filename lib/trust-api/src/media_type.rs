@@ -269,7 +269,10 @@ mod tests {
     fn overlong_input_is_refused_without_splitting_a_character() {
         // Found by the fuzzer: a multi-byte character straddling the preview cut.
         let input = format!("{}¸{}", "a".repeat(31), "b".repeat(MAX_LEN));
-        assert!(matches!(MediaType::parse(&input), Err(MediaTypeError::Essence(_))));
+        assert!(matches!(
+            MediaType::parse(&input),
+            Err(MediaTypeError::Essence(_))
+        ));
     }
 
     #[test]
