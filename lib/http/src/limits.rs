@@ -1,9 +1,12 @@
 //! Overload protection shared by the REST front ends.
 //!
-//! Every API route sits behind a concurrency limit, a load shedder and a
-//! request timeout. Past either bound the client gets 503 with
-//! `Retry-After` straight away, so latency stays bounded instead of queues
-//! growing without limit (the p95 spikes in Veraison's load test).
+//! Every API route sits behind a concurrency limit and a request timeout.
+//! Past the limit a latency-sensitive service (verification) sheds: the
+//! client gets 503 with `Retry-After` straight away, so latency stays
+//! bounded instead of queues growing without limit (the p95 spikes in
+//! Veraison's load test). A throughput service (provisioning) may instead
+//! queue excess requests, still bounded by the timeout: a waiting request
+//! holds no body in memory, since bodies are read only once it runs.
 
 use std::time::Duration;
 
@@ -27,6 +30,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Past the concurrency limit, wait for a slot (within the timeout)
+    /// instead of answering 503 at once.
+    pub queue_when_busy: bool,
 }
 
 impl Default for Limits {
@@ -35,6 +41,7 @@ impl Default for Limits {
             max_concurrency: 1024,
             request_timeout: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
+            queue_when_busy: false,
         }
     }
 }
@@ -48,17 +55,25 @@ where
     // `Router::layer` wraps every route separately; the global layer keeps
     // one semaphore for the whole service, which is what the bound means.
     let concurrency = GlobalConcurrencyLimitLayer::new(limits.max_concurrency.max(1));
-    router
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(
+    let router = router.layer(DefaultBodyLimit::max(limits.max_body_bytes));
+    let errors = HandleErrorLayer::new(move |e: BoxError| overloaded(e, timeout));
+    if limits.queue_when_busy {
+        // The timeout sits outside the limit, so it covers the wait too.
+        router.layer(
             ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(move |e: BoxError| {
-                    overloaded(e, timeout)
-                }))
+                .layer(errors)
+                .timeout(timeout)
+                .layer(concurrency),
+        )
+    } else {
+        router.layer(
+            ServiceBuilder::new()
+                .layer(errors)
                 .load_shed()
                 .layer(concurrency)
                 .timeout(timeout),
         )
+    }
 }
 
 async fn overloaded(error: BoxError, timeout: Duration) -> Problem {
@@ -138,6 +153,7 @@ mod tests {
                 max_concurrency: 1,
                 request_timeout: Duration::from_secs(5),
                 max_body_bytes: 16,
+                queue_when_busy: false,
             },
         );
         let first = tokio::spawn(
@@ -164,6 +180,77 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_queueing_service_waits_for_a_slot_within_the_timeout() {
+        let gate = Arc::new(Semaphore::new(0));
+        let g = gate.clone();
+        let router = apply(
+            Router::new().route(
+                "/slow",
+                post(move || {
+                    let g = g.clone();
+                    async move {
+                        let _permit = g.acquire().await;
+                        g.add_permits(1);
+                        "done"
+                    }
+                }),
+            ),
+            &Limits {
+                max_concurrency: 1,
+                request_timeout: Duration::from_millis(500),
+                max_body_bytes: 16,
+                queue_when_busy: true,
+            },
+        );
+        let request = || {
+            http::Request::post("/slow")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let first = tokio::spawn(router.clone().oneshot(request()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = tokio::spawn(router.clone().oneshot(request()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate.add_permits(1);
+        assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+        assert_eq!(second.await.unwrap().unwrap().status(), StatusCode::OK);
+
+        // A slot that never frees up ends in 503 at the timeout.
+        let blocked = Arc::new(Semaphore::new(0));
+        let b = blocked.clone();
+        let router = apply(
+            Router::new().route(
+                "/stuck",
+                post(move || {
+                    let b = b.clone();
+                    async move {
+                        let _permit = b.acquire().await;
+                        "never"
+                    }
+                }),
+            ),
+            &Limits {
+                max_concurrency: 1,
+                request_timeout: Duration::from_millis(200),
+                max_body_bytes: 16,
+                queue_when_busy: true,
+            },
+        );
+        let stuck = || {
+            http::Request::post("/stuck")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let first = tokio::spawn(router.clone().oneshot(stuck()));
+        let waiting = router.clone().oneshot(stuck()).await.unwrap();
+        assert_eq!(waiting.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            first.await.unwrap().unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test]
     async fn slow_requests_time_out_with_503() {
         let router = apply(
             Router::new().route(
@@ -177,6 +264,7 @@ mod tests {
                 max_concurrency: 4,
                 request_timeout: Duration::from_millis(50),
                 max_body_bytes: 16,
+                queue_when_busy: false,
             },
         );
         let response = router
@@ -198,6 +286,7 @@ mod tests {
                 max_concurrency: 4,
                 request_timeout: Duration::from_secs(1),
                 max_body_bytes: 16,
+                queue_when_busy: false,
             },
         );
         let response = router

@@ -48,6 +48,7 @@ impl Default for ProvisioningConfig {
                 max_concurrency: 64,
                 request_timeout: Duration::from_secs(60),
                 max_body_bytes: 32 * 1024 * 1024,
+                queue_when_busy: true,
             },
         }
     }

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A service this process can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Every service, in one process.
@@ -24,7 +24,7 @@ pub enum Role {
 }
 
 /// Database pool settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DbSettings {
     /// Connections in this process's one pool. Size pools so that the sum
@@ -54,16 +54,18 @@ fn limits(
     max_concurrency: usize,
     request_timeout_ms: u64,
     max_body_bytes: usize,
+    queue_when_busy: bool,
 ) -> vouch_http::limits::Limits {
     vouch_http::limits::Limits {
         max_concurrency,
         request_timeout: Duration::from_millis(request_timeout_ms),
         max_body_bytes,
+        queue_when_busy,
     }
 }
 
 /// Verification front end settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VerificationSettings {
     /// Session lifetime in seconds.
@@ -94,20 +96,26 @@ impl VerificationSettings {
             self.max_concurrency,
             self.request_timeout_ms,
             self.max_body_bytes,
+            false,
         )
     }
 }
 
 /// Provisioning front end settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProvisioningSettings {
-    /// Requests in progress at once; more get 503.
+    /// Requests in progress at once; more wait for a slot (bounded by the
+    /// timeout, holding no body in memory meanwhile).
     pub max_concurrency: usize,
     /// Longest a request may take; longer ones get 503.
     pub request_timeout_ms: u64,
     /// Largest CoRIM body; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Wait for a slot past `max_concurrency` instead of answering 503 at
+    /// once: submissions are throughput work, and a supply-chain burst
+    /// should be absorbed rather than refused.
+    pub queue_when_busy: bool,
 }
 
 impl Default for ProvisioningSettings {
@@ -116,6 +124,7 @@ impl Default for ProvisioningSettings {
             max_concurrency: 64,
             request_timeout_ms: 60_000,
             max_body_bytes: 32 * 1024 * 1024,
+            queue_when_busy: true,
         }
     }
 }
@@ -127,12 +136,13 @@ impl ProvisioningSettings {
             self.max_concurrency,
             self.request_timeout_ms,
             self.max_body_bytes,
+            self.queue_when_busy,
         )
     }
 }
 
 /// Trust service settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrustSettings {
     /// Appraisals in progress at once; more are refused as unavailable.
@@ -154,7 +164,7 @@ impl Default for TrustSettings {
 }
 
 /// Everything `vouch serve` can be told.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Services to run.
@@ -193,6 +203,10 @@ pub struct Settings {
     pub drain_timeout_ms: u64,
     /// Log output: `text` or `json`.
     pub log_format: String,
+    /// `VOUCH_` environment variables that name no setting (logged at
+    /// start, since a typo such as `VOUCH_DB_MAX_CONNECTIONS` lands here).
+    #[serde(skip)]
+    pub ignored_variables: Vec<String>,
 }
 
 impl Default for Settings {
@@ -214,6 +228,7 @@ impl Default for Settings {
             drain_delay_ms: 0,
             drain_timeout_ms: 20_000,
             log_format: "text".to_owned(),
+            ignored_variables: Vec::new(),
         }
     }
 }
@@ -232,9 +247,71 @@ pub enum SettingsError {
 /// Command-line values that override the file and environment.
 pub type Overrides = Vec<(&'static str, config::Value)>;
 
+/// `VOUCH_` variables read elsewhere: the log filter (by the tracing
+/// subscriber) and the configuration file (by the CLI).
+const READ_ELSEWHERE: &[&str] = &["VOUCH_LOG", "VOUCH_CONFIG"];
+
+/// The top-level settings, as they are spelled after `VOUCH_` (upper
+/// case) in the environment. Kept equal to the fields of [`Settings`] by a
+/// test.
+const SETTING_NAMES: &[&str] = &[
+    "role",
+    "data_dir",
+    "verification_addr",
+    "provisioning_addr",
+    "trust_addr",
+    "trust_url",
+    "ear_key",
+    "database_url",
+    "sessions",
+    "db",
+    "verification",
+    "provisioning",
+    "trust",
+    "drain_delay_ms",
+    "drain_timeout_ms",
+    "log_format",
+];
+
+/// Splits `VOUCH_` variables into settings and the rest. Only variables
+/// whose first segment names a setting are read: other `VOUCH_` variables
+/// are common and harmless (the log filter, the config path, the test
+/// vectors, and Kubernetes' service links such as `VOUCH_SERVICE_HOST`
+/// for a Service named `vouch`), so refusing them would stop a pod from
+/// starting. The rest are returned so that near misses can be logged.
+fn split_variables(
+    vars: impl Iterator<Item = (String, String)>,
+) -> (config::Map<String, String>, Vec<String>) {
+    let mut settings = config::Map::new();
+    let mut ignored = Vec::new();
+    for (key, value) in vars {
+        let Some(name) = key.strip_prefix("VOUCH_") else {
+            continue;
+        };
+        let top = name.split("__").next().unwrap_or_default();
+        if SETTING_NAMES.contains(&top.to_ascii_lowercase().as_str()) {
+            settings.insert(key, value);
+        } else if !READ_ELSEWHERE.contains(&key.as_str()) {
+            ignored.push(key);
+        }
+    }
+    ignored.sort();
+    (settings, ignored)
+}
+
 impl Settings {
     /// Loads defaults ← `file` ← `VOUCH_*` environment ← `overrides`.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, SettingsError> {
+        Self::load_from(file, std::env::vars(), overrides)
+    }
+
+    /// [`Settings::load`] with the environment given.
+    fn load_from(
+        file: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+        overrides: Overrides,
+    ) -> Result<Self, SettingsError> {
+        let (variables, ignored) = split_variables(env);
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(true));
@@ -245,19 +322,27 @@ impl Settings {
                 .separator("__")
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("role"),
+                .with_list_parse_key("role")
+                .source(Some(variables)),
         );
         for (key, value) in overrides {
             builder = builder.set_override(key, value)?;
         }
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
+        settings.ignored_variables = ignored;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
         if self.role.is_empty() {
             return Err(SettingsError::Invalid("no role to run".into()));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(SettingsError::Invalid(format!(
+                "log_format must be `text` or `json`, not `{}`",
+                self.log_format
+            )));
         }
         if self.db.max_connections == 0 {
             return Err(SettingsError::Invalid(
@@ -325,7 +410,7 @@ mod tests {
 
     #[test]
     fn defaults_run_everything_on_loopback_with_sqlite() {
-        let s = Settings::load(None, Vec::new()).unwrap();
+        let s = Settings::load_from(None, std::iter::empty(), Vec::new()).unwrap();
         assert!(s.runs(Role::Trust) && s.runs(Role::Verification) && s.runs(Role::Provisioning));
         assert!(s.verification_addr.ip().is_loopback());
         assert!(s.database_url().starts_with("sqlite://"));
@@ -341,8 +426,9 @@ mod tests {
             "role = [\"trust\"]\nsessions = \"memory\"\n[db]\nmax_connections = 3\n",
         )
         .unwrap();
-        let s = Settings::load(
+        let s = Settings::load_from(
             Some(&path),
+            std::iter::empty(),
             vec![("db.max_connections", config::Value::from(5_u32))],
         )
         .unwrap();
@@ -352,14 +438,16 @@ mod tests {
 
     #[test]
     fn front_ends_alone_need_a_trust_url() {
-        let err = Settings::load(
+        let err = Settings::load_from(
             None,
+            std::iter::empty(),
             vec![("role", config::Value::from(vec!["verification"]))],
         )
         .unwrap_err();
         assert!(err.to_string().contains("--trust-url"), "{err}");
-        let s = Settings::load(
+        let s = Settings::load_from(
             None,
+            std::iter::empty(),
             vec![
                 ("role", config::Value::from(vec!["verification"])),
                 ("trust_url", config::Value::from("127.0.0.1:1,http://h:2")),
@@ -369,11 +457,72 @@ mod tests {
         assert_eq!(s.trust_urls(), ["http://127.0.0.1:1", "http://h:2"]);
     }
 
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn setting_names_are_the_fields_of_settings() {
+        let value = serde_json::to_value(Settings::default()).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut names = SETTING_NAMES.to_vec();
+        fields.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(fields, names);
+    }
+
+    #[test]
+    fn the_environment_sets_known_settings_and_other_vouch_variables_are_ignored() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("VOUCH_DB__MAX_CONNECTIONS", "3"),
+                ("VOUCH_SESSIONS", "memcached://m:11211"),
+                ("VOUCH_LOG", "debug"),
+                ("VOUCH_CONFIG", "/etc/vouch.toml"),
+                ("VOUCH_VECTORS", "/vectors"),
+                ("VOUCH_SERVICE_HOST", "10.0.0.1"),
+                ("VOUCH_PORT_8443_TCP", "tcp://10.0.0.1:8443"),
+                ("VOUCH_DB_MAX_CONNECTIONS", "99"),
+                ("PATH", "/bin"),
+            ]),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(s.db.max_connections, 3);
+        assert_eq!(s.sessions, "memcached://m:11211");
+        assert_eq!(
+            s.ignored_variables,
+            [
+                "VOUCH_DB_MAX_CONNECTIONS",
+                "VOUCH_PORT_8443_TCP",
+                "VOUCH_SERVICE_HOST",
+                "VOUCH_VECTORS",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_known_setting_with_an_unknown_nested_key_is_refused() {
+        let err = Settings::load_from(None, env(&[("VOUCH_DB__MAX_CONECTIONS", "3")]), Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("max_conections"), "{err}");
+    }
+
     #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vouch.toml");
         std::fs::write(&path, "verfication_addr = \"127.0.0.1:1\"\n").unwrap();
-        assert!(Settings::load(Some(&path), Vec::new()).is_err());
+        assert!(Settings::load_from(Some(&path), std::iter::empty(), Vec::new()).is_err());
     }
 }
