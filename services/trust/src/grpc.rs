@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
@@ -149,6 +148,19 @@ impl pb::trust_server::Trust for GrpcTrustServer {
     }
 }
 
+/// The trust service's name in the gRPC health service.
+const TRUST_SERVICE_NAME: &str =
+    <TrustServer<GrpcTrustServer> as tonic::server::NamedService>::NAME;
+
+/// Aborts a background task when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Limits for the gRPC server.
 #[derive(Debug, Clone)]
 pub struct GrpcLimits {
@@ -207,10 +219,36 @@ impl GrpcServing {
             .set_service_status("", ServingStatus::Serving)
             .await;
 
+        // The standard health service follows the trust service's state:
+        // NOT_SERVING as soon as draining starts or the store is down.
+        let mut statuses = self.service.subscribe_status();
+        let mirror_reporter = reporter.clone();
+        let mirror = tokio::spawn(async move {
+            loop {
+                let status = if *statuses.borrow_and_update() == ServiceStatus::Ready {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                mirror_reporter
+                    .set_service_status(TRUST_SERVICE_NAME, status)
+                    .await;
+                mirror_reporter.set_service_status("", status).await;
+                if statuses.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let _mirror = AbortOnDrop(mirror);
+
         let trust = TrustServer::new(GrpcTrustServer::new(self.service.clone()))
             .max_decoding_message_size(self.limits.max_message_bytes)
             .max_encoding_message_size(self.limits.max_message_bytes);
-        let incoming = TcpListenerStream::new(self.listener);
+        // The builder's `tcp_nodelay` only applies to listeners tonic binds
+        // itself; with Nagle on, a unary reply waits for the client's
+        // delayed ACK (40 ms on Linux).
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let service = self.service.clone();
         let signal = shutdown.clone();
         let stop = async move {

@@ -1,11 +1,10 @@
 //! The trust service itself: provisioning, appraisal and EAR signing,
 //! independent of how it is reached (directly in-process, or over gRPC).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use vouch_ear::{Appraisal, Ear, EarSigner, TrustClaim, VerifierId};
 use vouch_schemes::{Endorsements, Evidence, Scheme};
 use vouch_store::{
@@ -32,6 +31,12 @@ pub struct TrustConfig {
     pub cache: CacheLimits,
     /// Reported as `ear.verifier-id.build` and the server version.
     pub build: String,
+    /// How often the store is pinged for readiness.
+    pub store_check_interval: Duration,
+    /// Consecutive failed pings after which the service reports `DOWN`
+    /// (one success makes it `READY` again). More than one, so that a busy
+    /// moment of the pool does not take every front end out of rotation.
+    pub store_check_failures: u32,
 }
 
 impl Default for TrustConfig {
@@ -42,6 +47,8 @@ impl Default for TrustConfig {
             appraisal_timeout: Duration::from_secs(10),
             cache: CacheLimits::default(),
             build: format!("vouch-{}", env!("CARGO_PKG_VERSION")),
+            store_check_interval: Duration::from_secs(1),
+            store_check_failures: 3,
         }
     }
 }
@@ -65,7 +72,7 @@ pub struct TrustService {
     signer: EarSigner,
     public_jwk: Arc<serde_json::Value>,
     verifier_id: VerifierId,
-    status: AtomicU8,
+    status: watch::Sender<ServiceStatus>,
     appraisals: Semaphore,
     submissions: Semaphore,
     config: TrustConfig,
@@ -75,10 +82,6 @@ pub struct TrustService {
 pub fn default_schemes() -> Vec<Arc<dyn Scheme>> {
     vec![Arc::new(vouch_schemes::psa::PsaIot)]
 }
-
-const STATUS_INITIALIZING: u8 = 0;
-const STATUS_READY: u8 = 1;
-const STATUS_TERMINATING: u8 = 2;
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -128,7 +131,7 @@ impl TrustService {
         let signer = EarSigner::new(signing_key);
         let public_jwk = Arc::new(signer.public_jwk());
         tokio::spawn(cache.clone().follow(store.clone()));
-        Ok(Arc::new(TrustService {
+        let service = Arc::new(TrustService {
             registry,
             store,
             cache,
@@ -138,16 +141,40 @@ impl TrustService {
                 build: config.build.clone(),
                 developer: "Vouch".to_owned(),
             },
-            status: AtomicU8::new(STATUS_READY),
+            status: watch::Sender::new(ServiceStatus::Ready),
             appraisals: Semaphore::new(config.max_concurrent_appraisals.max(1)),
             submissions: Semaphore::new(config.max_concurrent_submissions.max(1)),
             config,
-        }))
+        });
+        tokio::spawn(watch_store(Arc::downgrade(&service)));
+        Ok(service)
     }
 
     /// Reports `TERMINATING` from now on (graceful shutdown).
     pub fn start_draining(&self) {
-        self.status.store(STATUS_TERMINATING, Ordering::SeqCst);
+        self.status.send_replace(ServiceStatus::Terminating);
+    }
+
+    /// The lifecycle state, as it changes: `READY`, `DOWN` while the store
+    /// cannot be reached, `TERMINATING` once draining.
+    pub fn subscribe_status(&self) -> watch::Receiver<ServiceStatus> {
+        self.status.subscribe()
+    }
+
+    /// Records the outcome of a store check; draining is never undone.
+    fn set_store_reachable(&self, reachable: bool) {
+        let wanted = if reachable {
+            ServiceStatus::Ready
+        } else {
+            ServiceStatus::Down
+        };
+        self.status.send_if_modified(|status| {
+            if *status == ServiceStatus::Terminating || *status == wanted {
+                return false;
+            }
+            *status = wanted;
+            true
+        });
     }
 
     /// The store behind the service.
@@ -161,11 +188,7 @@ impl TrustService {
     }
 
     fn status(&self) -> ServiceStatus {
-        match self.status.load(Ordering::SeqCst) {
-            STATUS_INITIALIZING => ServiceStatus::Initializing,
-            STATUS_READY => ServiceStatus::Ready,
-            _ => ServiceStatus::Terminating,
-        }
+        *self.status.borrow()
     }
 
     /// An EAR with no submods yet, carrying the session nonce.
@@ -354,6 +377,45 @@ impl TrustService {
     }
 }
 
+/// Pings the store every `store_check_interval` for as long as the service
+/// exists, reporting `DOWN` after `store_check_failures` failures in a row,
+/// so that readiness (the front ends' `/readyz`, the gRPC health service)
+/// follows the database. Cached devices keep verifying meanwhile.
+async fn watch_store(service: Weak<TrustService>) {
+    let mut failures = 0_u32;
+    loop {
+        let Some(strong) = service.upgrade() else {
+            return;
+        };
+        let interval = strong.config.store_check_interval;
+        let reachable = matches!(
+            tokio::time::timeout(
+                interval.max(Duration::from_millis(500)),
+                strong.store.ping()
+            )
+            .await,
+            Ok(Ok(()))
+        );
+        if reachable {
+            if failures >= strong.config.store_check_failures {
+                tracing::info!("endorsement store reachable again; ready");
+            }
+            failures = 0;
+            strong.set_store_reachable(true);
+        } else {
+            failures = failures.saturating_add(1);
+            if failures == strong.config.store_check_failures {
+                tracing::warn!(failures, "endorsement store unreachable; reporting DOWN");
+            }
+            if failures >= strong.config.store_check_failures {
+                strong.set_store_reachable(false);
+            }
+        }
+        drop(strong);
+        tokio::time::sleep(interval).await;
+    }
+}
+
 fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
@@ -470,5 +532,117 @@ impl Trust for TrustService {
 
     async fn ear_public_key(&self) -> Result<Arc<serde_json::Value>, TrustError> {
         Ok(self.public_jwk.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use tokio::sync::broadcast;
+    use vouch_store::{Backend, MemoryStore, StoreChange, StoreStats};
+
+    use super::*;
+
+    /// A memory store whose readiness ping fails while `down` is set.
+    struct SwitchableStore {
+        inner: MemoryStore,
+        down: AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl EndorsementStore for SwitchableStore {
+        async fn submit(
+            &self,
+            submission: &Submission,
+        ) -> Result<vouch_store::SubmitOutcome, StoreError> {
+            self.inner.submit(submission).await
+        }
+        async fn trust_anchor(
+            &self,
+            scheme: &str,
+            ta_id: &[u8],
+        ) -> Result<Option<TrustAnchorRecord>, StoreError> {
+            self.inner.trust_anchor(scheme, ta_id).await
+        }
+        async fn reference_values(
+            &self,
+            scheme: &str,
+            rv_id: &[u8],
+        ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
+            self.inner.reference_values(scheme, rv_id).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            if self.down.load(Ordering::SeqCst) {
+                Err(StoreError::Config("switched off".to_owned()))
+            } else {
+                self.inner.ping().await
+            }
+        }
+        async fn stats(&self) -> Result<StoreStats, StoreError> {
+            self.inner.stats().await
+        }
+        fn subscribe(&self) -> broadcast::Receiver<StoreChange> {
+            self.inner.subscribe()
+        }
+        fn backend(&self) -> Backend {
+            self.inner.backend()
+        }
+        async fn close(&self) {
+            self.inner.close().await;
+        }
+    }
+
+    async fn wait_for(
+        statuses: &mut watch::Receiver<ServiceStatus>,
+        want: ServiceStatus,
+    ) -> ServiceStatus {
+        let waited =
+            tokio::time::timeout(Duration::from_secs(5), statuses.wait_for(|s| *s == want))
+                .await
+                .expect("status change in time")
+                .expect("service alive");
+        *waited
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_store_until_draining() {
+        let store = Arc::new(SwitchableStore {
+            inner: MemoryStore::new(),
+            down: AtomicBool::new(false),
+        });
+        let service = TrustService::new(
+            store.clone(),
+            default_schemes(),
+            vouch_testkit::keys::generate_device_key().unwrap(),
+            TrustConfig {
+                store_check_interval: Duration::from_millis(20),
+                store_check_failures: 3,
+                ..TrustConfig::default()
+            },
+        )
+        .unwrap();
+        let mut statuses = service.subscribe_status();
+        assert_eq!(service.status(), ServiceStatus::Ready);
+
+        store.down.store(true, Ordering::SeqCst);
+        let went_down = std::time::Instant::now();
+        wait_for(&mut statuses, ServiceStatus::Down).await;
+        // Three failed pings, 20 ms apart, before DOWN.
+        assert!(went_down.elapsed() >= Duration::from_millis(40));
+        let state = service.service_state().await.unwrap();
+        assert_eq!(state.status, ServiceStatus::Down);
+
+        store.down.store(false, Ordering::SeqCst);
+        wait_for(&mut statuses, ServiceStatus::Ready).await;
+
+        // Draining is final: the store coming and going no longer matters.
+        service.start_draining();
+        assert_eq!(service.status(), ServiceStatus::Terminating);
+        store.down.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        store.down.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(service.status(), ServiceStatus::Terminating);
     }
 }
