@@ -32,6 +32,25 @@ pub enum Command {
     /// Mint test devices, CoRIMs and tokens (for demos and manual testing).
     #[command(subcommand)]
     Testkit(crate::testkit_cli::TestkitCommand),
+    /// Exit 0 when the given endpoints are ready, 1 otherwise: a container
+    /// health check for images without curl.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Flags of `vouch healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// A REST readiness URL that must answer 200, e.g.
+    /// `http://127.0.0.1:8443/readyz` (plain HTTP; repeatable)
+    #[arg(long)]
+    pub url: Vec<String>,
+    /// A trust gRPC URL whose service state must be READY, e.g.
+    /// `http://127.0.0.1:50051` (repeatable)
+    #[arg(long)]
+    pub trust_url: Vec<String>,
+    /// Give up on each check after this many milliseconds
+    #[arg(long, default_value_t = 2_000)]
+    pub timeout_ms: u64,
 }
 
 /// Flags of `vouch serve`. Each has an environment variable (shown in
@@ -154,7 +173,10 @@ impl ServeArgs {
     }
 }
 
-fn init_tracing(format: &str) {
+/// Starts logging as `settings` say, then warns of `VOUCH_` variables that
+/// name no setting.
+fn init_tracing(settings: &Settings) {
+    let format = settings.log_format.as_str();
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -164,6 +186,12 @@ fn init_tracing(format: &str) {
         builder.json().init();
     } else {
         builder.init();
+    }
+    if !settings.ignored_variables.is_empty() {
+        tracing::warn!(
+            variables = %settings.ignored_variables.join(","),
+            "ignoring VOUCH_ environment variables that name no setting"
+        );
     }
 }
 
@@ -176,7 +204,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let settings = Settings::load(cli.config.as_deref(), args.overrides())?;
-            init_tracing(&settings.log_format);
+            init_tracing(&settings);
             runtime.block_on(serve(settings))
         }
         Command::Migrate(args) => {
@@ -188,7 +216,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 overrides.push(("data_dir", display(v)));
             }
             let settings = Settings::load(cli.config.as_deref(), overrides)?;
-            init_tracing(&settings.log_format);
+            init_tracing(&settings);
             runtime.block_on(async {
                 if settings.database_url.is_none() {
                     std::fs::create_dir_all(&settings.data_dir)?;
@@ -204,7 +232,73 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Testkit(command) => crate::testkit_cli::run(command),
+        Command::Healthcheck(args) => runtime.block_on(healthcheck(&args)),
     }
+}
+
+/// Checks every endpoint of `args`; the error names the first that is not ready.
+async fn healthcheck(args: &HealthcheckArgs) -> anyhow::Result<()> {
+    use vouch_trust_api::Trust as _;
+
+    if args.url.is_empty() && args.trust_url.is_empty() {
+        anyhow::bail!("nothing to check: give --url or --trust-url");
+    }
+    let timeout = std::time::Duration::from_millis(args.timeout_ms);
+    for url in &args.url {
+        let status = tokio::time::timeout(timeout, http_get_status(url))
+            .await
+            .map_err(|_| anyhow::anyhow!("{url}: no answer within {timeout:?}"))??;
+        anyhow::ensure!(status == 200, "{url} answered {status}");
+    }
+    for url in &args.trust_url {
+        let options = vouch_trust_api::GrpcTrustOptions {
+            connect_timeout: timeout,
+            request_timeout: timeout,
+            ..Default::default()
+        };
+        let trust = vouch_trust_api::GrpcTrust::connect_lazy(std::slice::from_ref(url), &options)?;
+        let state = trust
+            .service_state()
+            .await
+            .with_context(|| format!("asking {url} for its state"))?;
+        anyhow::ensure!(
+            state.status == vouch_trust_api::ServiceStatus::Ready,
+            "{url} is {}",
+            state.status.as_str()
+        );
+    }
+    Ok(())
+}
+
+/// The status code of a plain-HTTP `GET url` (`http://host:port/path`).
+async fn http_get_status(url: &str) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// URLs can be checked"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("connecting to {authority}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    // The status line is all we need: "HTTP/1.1 200 OK".
+    let mut head = [0u8; 64];
+    let mut read = 0;
+    while read < 12 {
+        let n = stream.read(&mut head[read..]).await?;
+        anyhow::ensure!(n > 0, "{url}: connection closed before a status line");
+        read += n;
+    }
+    let line = String::from_utf8_lossy(&head[..read]);
+    line.strip_prefix("HTTP/1.")
+        .and_then(|s| s.get(2..5))
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("{url}: not an HTTP status line: {line:?}"))
 }
 
 /// Hides a password in a database URL.
