@@ -1,5 +1,7 @@
 //! `spawn_app()`: the whole of Vouch in-process on free loopback ports, with
-//! a fresh data directory per test, driven over real HTTP.
+//! a fresh data directory per test, driven over real HTTP. The same
+//! [`TestApp`] also drives separate `vouch` processes ([`procs`]), so the
+//! conformance checks ([`conformance`]) run against either.
 
 // Shared by several test binaries, each using a different subset; helpers
 // panic on failure on purpose, as tests do.
@@ -12,6 +14,9 @@ use vouch::settings::Settings;
 use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
 use vouch_testkit::psa::{Device, SwComponent};
 
+pub mod conformance;
+pub mod procs;
+
 pub const SESSION_MT: &str = "application/vnd.veraison.challenge-response-session+json";
 pub const PSA_TOKEN_MT: &str = "application/psa-attestation-token";
 pub const CORIM_CURRENT_MT: &str = "application/rim+cbor; profile=\"tag:arm.com,2025:psa#1.0.0\"";
@@ -23,9 +28,26 @@ pub struct TestApp {
     pub provisioning: String,
     pub trust: SocketAddr,
     pub client: reqwest::Client,
-    stop: tokio_util::sync::CancellationToken,
-    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    data: tempfile::TempDir,
+    backend: Backend,
+}
+
+/// What runs behind a [`TestApp`].
+enum Backend {
+    /// `vouch::app` inside the test process, on SQLite in a temp dir.
+    InProcess {
+        stop: tokio_util::sync::CancellationToken,
+        done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+        data: tempfile::TempDir,
+    },
+    /// One process per role on PostgreSQL and memcached.
+    Processes(Box<procs::Cluster>),
+}
+
+fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
 }
 
 /// A test app with default settings.
@@ -62,27 +84,45 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         verification,
         provisioning,
         trust,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
-        stop,
-        done: Some(done),
-        data,
+        client: test_client(),
+        backend: Backend::InProcess {
+            stop,
+            done: Some(done),
+            data,
+        },
     }
 }
 
 impl TestApp {
-    /// The app's data directory.
+    /// Drives a cluster of separate processes.
+    pub fn processes(cluster: procs::Cluster) -> TestApp {
+        TestApp {
+            verification: cluster.verification.verification_url(),
+            provisioning: cluster.provisioning.provisioning_url(),
+            trust: cluster.trust.trust.expect("trust address"),
+            client: test_client(),
+            backend: Backend::Processes(Box::new(cluster)),
+        }
+    }
+
+    /// The in-process app's data directory.
     pub fn data_dir(&self) -> &std::path::Path {
-        self.data.path()
+        match &self.backend {
+            Backend::InProcess { data, .. } => data.path(),
+            Backend::Processes(cluster) => cluster.topology.dir(),
+        }
     }
 
     /// Stops the app gracefully and checks that it stopped cleanly.
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(done) = self.done.take() {
-            done.await.expect("join").expect("clean shutdown");
+    pub async fn stop(self) {
+        match self.backend {
+            Backend::InProcess { stop, mut done, .. } => {
+                stop.cancel();
+                if let Some(done) = done.take() {
+                    done.await.expect("join").expect("clean shutdown");
+                }
+            }
+            Backend::Processes(cluster) => cluster.stop().await,
         }
     }
 

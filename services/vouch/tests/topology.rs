@@ -1,0 +1,1286 @@
+//! The production topology, as real processes: one `vouch` process per role
+//! on a fresh PostgreSQL database (per cluster) and a real memcached, with
+//! HAProxy health-checking `/readyz` in front of the verification processes
+//! where a load balancer matters.
+//!
+//! Needs PostgreSQL on 127.0.0.1:5432 (or `VOUCH_TEST_POSTGRES_URL`), the
+//! memcached binary and HAProxy; without them the tests skip loudly, unless
+//! `CI` is set, where they fail. The measured run of docs/operations.md is
+//! the ignored test `measured_3_trust_3_verification_1_provisioning`:
+//!
+//! ```sh
+//! cargo test --release -p vouch --test topology -- --ignored --nocapture
+//! ```
+
+// Helpers panic on failure, as tests do.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::procs::{self, Haproxy, Topology};
+use common::*;
+use sqlx::{Connection as _, Executor as _};
+use vouch_testkit::corim::PsaCorimEncoding;
+use vouch_testkit::psa::{Device, SwComponent};
+use vouch_testkit::vectors;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+const STOP: Duration = Duration::from_secs(15);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn provision(client: &reqwest::Client, provisioning: &str, corim: Vec<u8>) {
+    let response = client
+        .post(format!("{provisioning}/endorsement-provisioning/v1/submit"))
+        .header("Content-Type", CORIM_CURRENT_MT)
+        .body(corim)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "success", "{body}");
+}
+
+/// What one verification flow saw.
+#[derive(Debug)]
+struct Flow {
+    /// The session's final document.
+    session: serde_json::Value,
+    /// Its size in bytes, as stored in the session store.
+    stored_bytes: usize,
+    /// `X-Served-By` of each response, when a load balancer set it.
+    served_by: Vec<String>,
+}
+
+impl Flow {
+    /// The EAR's status for PSA, read from the JWT payload (signature
+    /// checks are left to the tests that fetch the published key).
+    fn ear_status(&self) -> String {
+        let jwt = self.session["result"].as_str().unwrap_or_default();
+        let payload = jwt.split('.').nth(1).unwrap_or_default();
+        let claims: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        claims["submods"]["PSA_IOT"]["ear.status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn served_by(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("x-served-by")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Opens a session on `base`, returning its URL and nonce.
+async fn open_session(
+    client: &reqwest::Client,
+    base: &str,
+    served: &mut Vec<String>,
+) -> Result<(String, Vec<u8>), String> {
+    let response = client
+        .post(format!("{base}/challenge-response/v1/newSession"))
+        .send()
+        .await
+        .map_err(|e| format!("newSession: {e}"))?;
+    served.extend(served_by(&response));
+    if response.status() != 201 {
+        return Err(format!("newSession: {}", response.status()));
+    }
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| format!("newSession body: {e}"))?;
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body["nonce"].as_str().unwrap_or_default())
+        .map_err(|e| format!("nonce: {e}"))?;
+    Ok((format!("{base}/challenge-response/v1/{location}"), nonce))
+}
+
+/// Submits `device`'s evidence for `nonce` to `session`.
+async fn submit_evidence(
+    client: &reqwest::Client,
+    session: &str,
+    device: &Device,
+    nonce: &[u8],
+) -> reqwest::Result<reqwest::Response> {
+    let token = device
+        .token(nonce, &SwComponent::acme_components())
+        .unwrap();
+    client
+        .post(session)
+        .header("Content-Type", PSA_TOKEN_MT)
+        .body(token)
+        .send()
+        .await
+}
+
+/// newSession → evidence → DELETE on `base`; any unexpected answer is an
+/// error naming the step.
+async fn flow(client: &reqwest::Client, base: &str, device: &Device) -> Result<Flow, String> {
+    let mut served = Vec::new();
+    let (session, nonce) = open_session(client, base, &mut served).await?;
+    let response = submit_evidence(client, &session, device, &nonce)
+        .await
+        .map_err(|e| format!("evidence: {e}"))?;
+    served.extend(served_by(&response));
+    if response.status() != 200 {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(format!("evidence: {status} {body}"));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("evidence body: {e}"))?;
+    let document: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("evidence body: {e}"))?;
+    if document["status"] != "complete" {
+        return Err(format!("evidence: session is {}", document["status"]));
+    }
+    let response = client
+        .delete(&session)
+        .send()
+        .await
+        .map_err(|e| format!("DELETE: {e}"))?;
+    served.extend(served_by(&response));
+    if response.status() != 204 {
+        return Err(format!("DELETE: {}", response.status()));
+    }
+    Ok(Flow {
+        session: document,
+        stored_bytes: body.len(),
+        served_by: served,
+    })
+}
+
+/// Asserts a 503 problem document with `Retry-After`.
+async fn assert_unavailable(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 503, "{what}");
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{what}: no Retry-After"
+    );
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        PROBLEM_JSON,
+        "{what}"
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 503, "{what}: {problem}");
+}
+
+/// The EAR verification key a verification service publishes.
+async fn ear_key_of(client: &reqwest::Client, base: &str) -> vouch_crypto::VerifyingKey {
+    let doc: serde_json::Value = client
+        .get(format!("{base}/.well-known/veraison/verification"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    vouch_crypto::VerifyingKey::from_jwk(&doc["ear-verification-key"]).unwrap()
+}
+
+async fn status_of(client: &reqwest::Client, url: &str) -> u16 {
+    client
+        .get(url)
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+mod conformance_on_processes {
+    //! The PSA conformance checks with trust, verification and provisioning
+    //! as separate processes on PostgreSQL and memcached: a fresh database,
+    //! memcached and three processes per app.
+
+    use super::*;
+
+    /// The vectors, once PostgreSQL and memcached are known to be there.
+    async fn prerequisites() -> Option<PathBuf> {
+        let dir = vectors::dir()?;
+        drop(Topology::new().await?);
+        Some(dir)
+    }
+
+    async fn separate_processes() -> TestApp {
+        let topology = Topology::new()
+            .await
+            .expect("PostgreSQL and memcached were there a moment ago");
+        TestApp::processes(topology.cluster().await)
+    }
+
+    macro_rules! on_processes {
+        ($($name:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let Some(dir) = prerequisites().await else { return };
+                common::conformance::$name(&dir, &separate_processes).await;
+            }
+        )*};
+    }
+
+    on_processes!(
+        psa_01_good_tokens_are_affirming_with_current_and_legacy_corims,
+        psa_02_nonce_mismatch_fails_freshness,
+        psa_03_wrong_key_fails_signature_verification,
+        psa_04_unknown_instances_have_no_trust_anchor,
+        psa_05_unknown_software_is_a_warning,
+        psa_06_missing_claims_and_multiple_nonces_establish_no_identity,
+        psa_07_components_without_version,
+        psa_08_profile_1_token_against_its_legacy_trust_anchor,
+        psa_09_genuine_tf_m_tokens,
+        psa_10_and_every_negative_token_is_refused_without_a_server_error,
+        psa_corims_are_accepted_or_refused_as_the_manifest_says,
+    );
+}
+
+#[tokio::test]
+async fn two_verification_processes_share_sessions() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let trust = topology.trust(&[]).await;
+    let t = [trust.trust.unwrap()];
+    let a = topology.verification(&t, &[]).await;
+    let b = topology.verification(&t, &[]).await;
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let client = client();
+    let device = Device::generate().unwrap();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
+
+    // Created on A, answered on B, read back on A, deleted on B.
+    let (session_a, nonce) = open_session(&client, &a.verification_url(), &mut Vec::new())
+        .await
+        .unwrap();
+    let session_b = session_a.replace(&a.verification_url(), &b.verification_url());
+    assert_ne!(session_a, session_b);
+    let response = submit_evidence(&client, &session_b, &device, &nonce)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let on_b: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(on_b["status"], "complete", "{on_b}");
+    let on_a: serde_json::Value = client
+        .get(&session_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_a, on_b, "A serves the session B completed");
+    let flow = Flow {
+        session: on_a,
+        stored_bytes: 0,
+        served_by: Vec::new(),
+    };
+    assert_eq!(flow.ear_status(), "affirming");
+    let app_key = ear_key_of(&client, &a.verification_url()).await;
+    vouch_ear::verify(flow.session["result"].as_str().unwrap(), &app_key)
+        .expect("the EAR verifies with the key A publishes");
+    assert_eq!(
+        client.delete(&session_b).send().await.unwrap().status(),
+        204
+    );
+    assert_eq!(client.get(&session_a).send().await.unwrap().status(), 404);
+
+    a.stop(STOP).await;
+    b.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+#[tokio::test]
+async fn provisioning_through_one_trust_reaches_verification_through_another_within_1s() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let trust1 = topology.trust(&[]).await;
+    let trust2 = topology.trust(&[]).await;
+    let provisioning = topology.provisioning(&[trust1.trust.unwrap()], &[]).await;
+    let verification = topology.verification(&[trust2.trust.unwrap()], &[]).await;
+    let client = client();
+    let base = verification.verification_url();
+
+    // Trust #2 learns (and caches) that the device does not exist.
+    let device = Device::generate().unwrap();
+    for _ in 0..2 {
+        let seen = flow(&client, &base, &device).await.unwrap();
+        assert_eq!(seen.ear_status(), "contraindicated", "{:?}", seen.session);
+    }
+
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
+    let provisioned = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let seen = flow(&client, &base, &device).await.unwrap();
+        if seen.ear_status() == "affirming" {
+            break;
+        }
+        assert!(
+            provisioned.elapsed() < Duration::from_secs(1),
+            "trust #2 still answered {} 1 s after trust #1 provisioned ({attempts} attempts)",
+            seen.ear_status()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "new device verified through the other trust instance after {:?} ({attempts} attempts)",
+        provisioned.elapsed()
+    );
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust1.stop(STOP).await;
+    trust2.stop(STOP).await;
+}
+
+/// Connections of the test database, by `application_name`.
+async fn connections(admin: &mut sqlx::PgConnection, database: &str, application: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+    )
+    .bind(database)
+    .bind(application)
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_pool_answers_503_with_retry_after_and_recovers() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let trust = topology
+        .trust(&[
+            "--db-max-connections",
+            "1",
+            "--db-acquire-timeout-ms",
+            "100",
+        ])
+        .await;
+    let t = [trust.trust.unwrap()];
+    let verification = topology.verification(&t, &[]).await;
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let client = client();
+    let base = verification.verification_url();
+    let first = Device::generate().unwrap();
+    let second = Device::generate().unwrap();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&first, &second], PsaCorimEncoding::Current),
+    )
+    .await;
+
+    // The provisioning's change notification makes trust look up the keys
+    // it touched, on its one pooled connection; let that finish first.
+    let mut admin = sqlx::PgConnection::connect(topology.pg.url())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let quiet = Instant::now();
+    while busy_connections(&mut admin, topology.pg.name()).await > 0 {
+        assert!(
+            quiet.elapsed() < Duration::from_secs(5),
+            "trust's pool stays busy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Another client holds the trust-anchor table, so the lookup of the
+    // first device sits on trust's only connection, waiting for the lock.
+    let mut locker = sqlx::PgConnection::connect(topology.pg.url())
+        .await
+        .unwrap();
+    locker.execute("BEGIN").await.unwrap();
+    locker
+        .execute("LOCK TABLE trust_anchors IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let (held_session, held_nonce) = open_session(&client, &base, &mut Vec::new()).await.unwrap();
+    let held = {
+        let client = client.clone();
+        let first = first.clone();
+        tokio::spawn(async move {
+            submit_evidence(&client, &held_session, &first, &held_nonce)
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "the first lookup should be blocked");
+
+    // Every other unseen device now finds no free connection within 100 ms.
+    for attempt in 0..5 {
+        let (session, nonce) = open_session(&client, &base, &mut Vec::new()).await.unwrap();
+        let started = Instant::now();
+        let response = submit_evidence(&client, &session, &second, &nonce)
+            .await
+            .unwrap();
+        assert_unavailable(response, &format!("attempt {attempt} while exhausted")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the 503 took {:?}",
+            started.elapsed()
+        );
+    }
+    let pooled = connections(&mut admin, topology.pg.name(), vouch_store_pool_name()).await;
+    assert!(pooled <= 1, "{pooled} pooled connections with a pool of 1");
+
+    // Released: the held request completes and the pool serves again.
+    locker.execute("ROLLBACK").await.unwrap();
+    let response = held.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = flow(&client, &base, &second).await.unwrap();
+    assert_eq!(seen.ear_status(), "affirming");
+
+    // Both devices are now cached: verifying them needs no connection at
+    // all, even with the table locked again.
+    locker.execute("BEGIN").await.unwrap();
+    locker
+        .execute("LOCK TABLE trust_anchors IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    for device in [&first, &second] {
+        let started = Instant::now();
+        let seen = flow(&client, &base, device).await.unwrap();
+        assert_eq!(seen.ear_status(), "affirming");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    locker.execute("ROLLBACK").await.unwrap();
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+/// Pooled connections of the test database running a statement.
+async fn busy_connections(admin: &mut sqlx::PgConnection, database: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = $2 AND state <> 'idle'",
+    )
+    .bind(database)
+    .bind(vouch_store_pool_name())
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+/// `application_name` of the store's query pool (the listener has its own).
+fn vouch_store_pool_name() -> &'static str {
+    "vouch-store"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_trust_going_away_and_coming_back() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let mut trust = topology.trust(&[]).await;
+    let addr = trust.trust.unwrap();
+    let verification = topology.verification(&[addr], &[]).await;
+    let provisioning = topology.provisioning(&[addr], &[]).await;
+    let client = client();
+    let base = verification.verification_url();
+    let ready_v = format!("{base}/readyz");
+    let ready_p = format!("{}/readyz", provisioning.provisioning_url());
+    procs::wait_for_status(&client, &ready_v, 200, Duration::from_secs(5)).await;
+    procs::wait_for_status(&client, &ready_p, 200, Duration::from_secs(5)).await;
+    let device = Device::generate().unwrap();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
+    assert_eq!(
+        flow(&client, &base, &device).await.unwrap().ear_status(),
+        "affirming"
+    );
+
+    assert!(
+        healthcheck(&[
+            "--url".into(),
+            ready_v.clone(),
+            "--url".into(),
+            ready_p.clone()
+        ])
+        .await
+    );
+
+    // Trust dies without a goodbye.
+    trust.proc().kill();
+    let took = procs::wait_for_status(&client, &ready_v, 503, Duration::from_secs(3)).await;
+    eprintln!("verification reported not-ready {took:?} after trust died");
+    procs::wait_for_status(&client, &ready_p, 503, Duration::from_secs(3)).await;
+    assert_eq!(status_of(&client, &format!("{base}/healthz")).await, 200);
+    for _ in 0..3 {
+        // A session may still open (its media types are cached), but the
+        // evidence cannot be appraised: 503, never 500.
+        let response = client
+            .post(format!("{base}/challenge-response/v1/newSession"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 201 {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(body["nonce"].as_str().unwrap())
+                .unwrap();
+            let session = format!("{base}/challenge-response/v1/{location}");
+            let response = submit_evidence(&client, &session, &device, &nonce)
+                .await
+                .unwrap();
+            assert_unavailable(response, "evidence while trust is down").await;
+        } else {
+            assert_unavailable(response, "newSession while trust is down").await;
+        }
+        let response = client
+            .post(format!(
+                "{}/endorsement-provisioning/v1/submit",
+                provisioning.provisioning_url()
+            ))
+            .header("Content-Type", CORIM_CURRENT_MT)
+            .body(corim_for(&[&device], PsaCorimEncoding::Current))
+            .send()
+            .await
+            .unwrap();
+        assert_unavailable(response, "provisioning while trust is down").await;
+    }
+
+    // Trust comes back on the same address; the front ends find it again.
+    let trust = topology.trust_at(addr, &[]).await;
+    let took = procs::wait_for_status(&client, &ready_v, 200, Duration::from_secs(10)).await;
+    eprintln!("verification ready again {took:?} after trust restarted");
+    procs::wait_for_status(&client, &ready_p, 200, Duration::from_secs(10)).await;
+    assert_eq!(
+        flow(&client, &base, &device).await.unwrap().ear_status(),
+        "affirming"
+    );
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_front_end_started_before_trust_waits_not_ready_then_serves() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], procs::free_port()));
+    let mut verification = topology.verification(&[addr], &[]).await;
+    let client = client();
+    let base = verification.verification_url();
+    let ready = format!("{base}/readyz");
+    let device = Device::generate().unwrap();
+    for _ in 0..5 {
+        assert_eq!(status_of(&client, &ready).await, 503);
+        assert_eq!(status_of(&client, &format!("{base}/healthz")).await, 200);
+        let response = client
+            .post(format!("{base}/challenge-response/v1/newSession"))
+            .send()
+            .await
+            .unwrap();
+        assert_unavailable(response, "newSession before trust exists").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        verification.proc().try_wait().is_none(),
+        "the front end keeps running without trust"
+    );
+
+    let trust = topology.trust_at(addr, &[]).await;
+    let took = procs::wait_for_status(&client, &ready, 200, Duration::from_secs(10)).await;
+    eprintln!("verification ready {took:?} after trust started");
+    let provisioning = topology.provisioning(&[addr], &[]).await;
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
+    assert_eq!(
+        flow(&client, &base, &device).await.unwrap().ear_status(),
+        "affirming"
+    );
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+/// The server of a `postgres://user@host:port/db` URL.
+fn server_of(url: &str) -> SocketAddr {
+    use std::net::ToSocketAddrs as _;
+    let rest = url.split_once("://").unwrap().1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host_port.to_socket_addrs().unwrap().next().unwrap()
+}
+
+/// The standard gRPC health status of `service` on a trust process.
+async fn grpc_health(trust: SocketAddr, service: &str) -> Option<i32> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{trust}"))
+        .unwrap()
+        .connect()
+        .await
+        .ok()?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .ok()?;
+    Some(response.into_inner().status)
+}
+
+const SERVING: i32 = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+const NOT_SERVING: i32 = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+
+async fn wait_for_grpc_health(trust: SocketAddr, service: &str, want: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = grpc_health(trust, service).await;
+        if got == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gRPC health of {service:?} stayed {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_grpc_health_follow_the_database() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let mut proxy = procs::TcpProxy::start(server_of(topology.pg.url())).await;
+    let trust = topology
+        .trust_on(
+            &proxy.rewrite(topology.pg.url()),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &[],
+        )
+        .await;
+    let addr = trust.trust.unwrap();
+    let verification = topology.verification(&[addr], &[]).await;
+    let provisioning = topology.provisioning(&[addr], &[]).await;
+    let client = client();
+    let base = verification.verification_url();
+    let ready = format!("{base}/readyz");
+    let trust_service = "vouch.trust.v1.Trust";
+    procs::wait_for_status(&client, &ready, 200, Duration::from_secs(5)).await;
+    wait_for_grpc_health(addr, "", SERVING).await;
+    let known = Device::generate().unwrap();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&known], PsaCorimEncoding::Current),
+    )
+    .await;
+    assert_eq!(
+        flow(&client, &base, &known).await.unwrap().ear_status(),
+        "affirming"
+    );
+
+    // The database goes away.
+    proxy.cut();
+    let unknown = Device::generate().unwrap();
+    let response = {
+        let (session, nonce) = open_session(&client, &base, &mut Vec::new()).await.unwrap();
+        submit_evidence(&client, &session, &unknown, &nonce)
+            .await
+            .unwrap()
+    };
+    assert_unavailable(response, "an unseen device while the database is down").await;
+    // A device trust has seen is served from its cache.
+    assert_eq!(
+        flow(&client, &base, &known).await.unwrap().ear_status(),
+        "affirming"
+    );
+    let took = procs::wait_for_status(&client, &ready, 503, Duration::from_secs(10)).await;
+    eprintln!("not-ready {took:?} after the database went away");
+    wait_for_grpc_health(addr, "", NOT_SERVING).await;
+    wait_for_grpc_health(addr, trust_service, NOT_SERVING).await;
+    let status = client.get(&ready).send().await.unwrap();
+    let report: serde_json::Value = status.json().await.unwrap();
+    assert!(
+        report["checks"]["trust"].as_str().unwrap().contains("DOWN"),
+        "{report}"
+    );
+
+    // It comes back.
+    proxy.resume().await;
+    let took = procs::wait_for_status(&client, &ready, 200, Duration::from_secs(10)).await;
+    eprintln!("ready {took:?} after the database came back");
+    wait_for_grpc_health(addr, "", SERVING).await;
+    wait_for_grpc_health(addr, trust_service, SERVING).await;
+    assert_eq!(
+        flow(&client, &base, &unknown).await.unwrap().ear_status(),
+        "contraindicated"
+    );
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+/// Whether `vouch healthcheck ARGS` exits 0.
+async fn healthcheck(args: &[String]) -> bool {
+    tokio::process::Command::new(procs::VOUCH)
+        .arg("healthcheck")
+        .args(args)
+        .env_remove("VOUCH_CONFIG")
+        .output()
+        .await
+        .unwrap()
+        .status
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_services_report_not_ready_at_once_and_exit_cleanly() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let delay = ["--drain-delay-ms", "1500"];
+    let mut trust = topology.trust(&delay).await;
+    let addr = trust.trust.unwrap();
+    let mut verification = topology.verification(&[addr], &delay).await;
+    let client = client();
+    let base = verification.verification_url();
+    let ready = format!("{base}/readyz");
+    procs::wait_for_status(&client, &ready, 200, Duration::from_secs(5)).await;
+    let trust_url = format!("http://{addr}");
+    assert!(healthcheck(&["--url".into(), ready.clone()]).await);
+    assert!(healthcheck(&["--trust-url".into(), trust_url.clone()]).await);
+    assert!(!healthcheck(&["--url".into(), format!("{base}/no-such-path")]).await);
+
+    // The front end: not-ready at once, still serving during the delay.
+    verification.proc().terminate();
+    let took = procs::wait_for_status(&client, &ready, 503, Duration::from_millis(500)).await;
+    eprintln!("verification not-ready {took:?} after SIGTERM");
+    assert!(!healthcheck(&["--url".into(), ready.clone()]).await);
+    assert_eq!(status_of(&client, &format!("{base}/healthz")).await, 200);
+    let response = client
+        .post(format!("{base}/challenge-response/v1/newSession"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "still serving while draining");
+
+    // Trust: NOT_SERVING on the standard health service at once.
+    trust.proc().terminate();
+    let started = Instant::now();
+    wait_for_grpc_health(addr, "", NOT_SERVING).await;
+    assert!(started.elapsed() < Duration::from_millis(1_000));
+    assert!(!healthcheck(&["--trust-url".into(), trust_url]).await);
+
+    for proc in [verification.proc(), trust.proc()] {
+        let status = proc.wait_exit(STOP).await;
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    }
+}
+
+/// Counts of a load run.
+#[derive(Default)]
+struct Tally {
+    flows: AtomicU64,
+    failures: AtomicU64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_behind_a_load_balancer_loses_no_request() {
+    let Some(haproxy_bin) = procs::haproxy_binary() else {
+        return;
+    };
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    const DRAIN_DELAY_MS: u64 = 1_500;
+    const DRAIN_TIMEOUT_MS: u64 = 5_000;
+    let trust = topology.trust(&[]).await;
+    let t = [trust.trust.unwrap()];
+    let drain = ["--drain-delay-ms", "1500"];
+    let timeout = [("VOUCH_DRAIN_TIMEOUT_MS", "5000")];
+    let mut v0 = topology.front("verification", &t, &drain, &timeout).await;
+    let v1 = topology.front("verification", &t, &drain, &timeout).await;
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let client = client();
+    let devices: Vec<Device> = (0..8).map(|_| Device::generate().unwrap()).collect();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(
+            &devices.iter().collect::<Vec<_>>(),
+            PsaCorimEncoding::Current,
+        ),
+    )
+    .await;
+    let haproxy = Haproxy::start(
+        &haproxy_bin,
+        topology.dir(),
+        &[v0.verification.unwrap(), v1.verification.unwrap()],
+        100,
+    )
+    .await;
+    let lb = haproxy.url();
+    procs::wait_for_status(
+        &client,
+        &format!("{lb}/readyz"),
+        200,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Steady load through HAProxy: 8 clients doing full flows back to back.
+    let load_started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let log = Arc::new(std::sync::Mutex::new(Vec::<(Instant, String)>::new()));
+    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for device in devices {
+        let (client, lb, stop, tally, log, errors) = (
+            client.clone(),
+            lb.clone(),
+            stop.clone(),
+            tally.clone(),
+            log.clone(),
+            errors.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match flow(&client, &lb, &device).await {
+                    Ok(seen) if seen.ear_status() == "affirming" => {
+                        tally.flows.fetch_add(1, Ordering::SeqCst);
+                        let now = Instant::now();
+                        let mut log = log.lock().unwrap();
+                        log.extend(seen.served_by.into_iter().map(|s| (now, s)));
+                    }
+                    Ok(seen) => {
+                        tally.failures.fetch_add(1, Ordering::SeqCst);
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("not affirming: {}", seen.session));
+                    }
+                    Err(e) => {
+                        tally.failures.fetch_add(1, Ordering::SeqCst);
+                        errors.lock().unwrap().push(e);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let before_term = tally.flows.load(Ordering::SeqCst);
+    let terminated = Instant::now();
+    v0.proc().terminate();
+    let status = v0
+        .proc()
+        .wait_exit(Duration::from_millis(
+            DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS + 2_000,
+        ))
+        .await;
+    let exited = Instant::now();
+    let drained_in = exited - terminated;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let flows = tally.flows.load(Ordering::SeqCst);
+    let failures = tally.failures.load(Ordering::SeqCst);
+    let errors = errors.lock().unwrap().clone();
+    eprintln!(
+        "{flows} flows ({before_term} before SIGTERM), {failures} failed; \
+         the terminated backend exited {status:?} after {drained_in:?}"
+    );
+    assert_eq!(
+        failures,
+        0,
+        "failed requests: {:?}",
+        &errors[..errors.len().min(10)]
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the terminated backend did not exit 0 in time: {status:?}\n{}",
+        v0.proc().log_tail()
+    );
+    assert!(
+        drained_in >= Duration::from_millis(DRAIN_DELAY_MS),
+        "exited after {drained_in:?}, before its drain delay"
+    );
+    assert!(
+        before_term > 0 && flows > before_term,
+        "the load kept going"
+    );
+    let log = log.lock().unwrap().clone();
+    let served = |name: &str, from: Instant, to: Instant| {
+        log.iter()
+            .filter(|(at, s)| s == name && *at >= from && *at <= to)
+            .count()
+    };
+    assert!(
+        served("v0", load_started, terminated) > 0,
+        "v0 took load before SIGTERM"
+    );
+    assert!(
+        served("v1", load_started, terminated) > 0,
+        "v1 took load before SIGTERM"
+    );
+    assert_eq!(
+        served("v0", exited, Instant::now()),
+        0,
+        "nothing reached v0 after it exited"
+    );
+    assert!(
+        served("v1", exited, Instant::now()) > 0,
+        "v1 carried on alone"
+    );
+
+    drop(haproxy);
+    v1.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_flight_request_completes_after_sigterm() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let trust = topology.trust(&[]).await;
+    let t = [trust.trust.unwrap()];
+    let mut verification = topology
+        .front(
+            "verification",
+            &t,
+            &[],
+            &[("VOUCH_DRAIN_TIMEOUT_MS", "10000")],
+        )
+        .await;
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let client = client();
+    let device = Device::generate().unwrap();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
+    let base = verification.verification_url();
+    let addr = verification.verification.unwrap();
+    let (session, nonce) = open_session(&client, &base, &mut Vec::new()).await.unwrap();
+    let path = session.trim_start_matches(&base).to_owned();
+    let token = device
+        .token(&nonce, &SwComponent::acme_components())
+        .unwrap();
+
+    // A slow client: headers and half the evidence, then a pause.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {PSA_TOKEN_MT}\r\n\
+         Accept: {SESSION_MT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        token.len()
+    );
+    let (first_half, second_half) = token.split_at(token.len() / 2);
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first_half).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let terminated = Instant::now();
+    verification.proc().terminate();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        verification.proc().try_wait().is_none(),
+        "the process waits for the request in flight"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed once draining"
+    );
+
+    stream.write_all(second_half).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"status\":\"complete\""), "{answer}");
+    let status = verification.proc().wait_exit(Duration::from_secs(5)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after the drain: {status:?}\n{}",
+        verification.proc().log_tail()
+    );
+    eprintln!(
+        "drained and exited {:?} after SIGTERM",
+        terminated.elapsed()
+    );
+
+    provisioning.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
+#[tokio::test]
+async fn vouch_migrate_prepares_a_fresh_postgres_database() {
+    let Some(pg) = vouch_store::testing::TestPostgres::create().await else {
+        return;
+    };
+    let unmigrated = vouch_store::StoreConfig {
+        run_migrations: false,
+        ..pg.config()
+    };
+    let store = vouch_store::connect(&unmigrated).await.unwrap();
+    assert!(
+        store.stats().await.is_err(),
+        "a fresh database has no tables"
+    );
+    store.close().await;
+
+    for run in 0..2 {
+        let output = tokio::process::Command::new(procs::VOUCH)
+            .args(["migrate", "--database-url", pg.url()])
+            .env_remove("VOUCH_CONFIG")
+            .env_remove("VOUCH_DATABASE_URL")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("migrations applied"), "{stdout}");
+    }
+    let store = vouch_store::connect(&unmigrated).await.unwrap();
+    assert_eq!(
+        store.stats().await.unwrap(),
+        vouch_store::StoreStats::default()
+    );
+    store.close().await;
+}
+
+/// The measured run of docs/operations.md: 3 trust, 3 verification and 1
+/// provisioning processes, HAProxy in front of the verification processes,
+/// memcached sessions, and 1,000 concurrent clients each running full
+/// flows with its own device key and fresh nonces. Prints the numbers.
+///
+/// `VOUCH_MEASURE_SECS` (default 30) sets the duration and
+/// `VOUCH_MEASURE_CLIENTS` (default 1000) the number of clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, minutes long; run with --release --ignored"]
+async fn measured_3_trust_3_verification_1_provisioning() {
+    let secs: u64 = std::env::var("VOUCH_MEASURE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let clients: usize = std::env::var("VOUCH_MEASURE_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let haproxy_bin = procs::haproxy_binary().expect("haproxy");
+    let topology = Topology::new().await.expect("PostgreSQL and memcached");
+
+    let mut trusts = Vec::new();
+    for _ in 0..3 {
+        trusts.push(topology.trust(&[]).await);
+    }
+    let t: Vec<SocketAddr> = trusts.iter().map(|v| v.trust.unwrap()).collect();
+    let mut fronts = Vec::new();
+    for _ in 0..3 {
+        fronts.push(topology.verification(&t, &[]).await);
+    }
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let backends: Vec<SocketAddr> = fronts.iter().map(|v| v.verification.unwrap()).collect();
+    let haproxy = Haproxy::start(&haproxy_bin, topology.dir(), &backends, 1_000).await;
+    let lb = haproxy.url();
+    let admin_client = client();
+    procs::wait_for_status(
+        &admin_client,
+        &format!("{lb}/readyz"),
+        200,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // One device per client, minted here, provisioned in CoRIMs of 250.
+    let minted = Instant::now();
+    let devices: Vec<Device> = (0..clients).map(|_| Device::generate().unwrap()).collect();
+    for chunk in devices.chunks(250) {
+        provision(
+            &admin_client,
+            &provisioning.provisioning_url(),
+            corim_for(&chunk.iter().collect::<Vec<_>>(), PsaCorimEncoding::Current),
+        )
+        .await;
+    }
+    eprintln!(
+        "minted and provisioned {clients} devices in {:?}",
+        minted.elapsed()
+    );
+
+    // Peak connections to the test database, sampled every 50 ms.
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (url, name, sampling) = (
+            topology.pg.url().to_owned(),
+            topology.pg.name().to_owned(),
+            sampling.clone(),
+        );
+        tokio::spawn(async move {
+            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut peak = 0_i64;
+            while sampling.load(Ordering::SeqCst) {
+                let now: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+                peak = peak.max(now);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        })
+    };
+
+    let load_client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let tally = Arc::new(Tally::default());
+    let largest_session = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let mut workers = Vec::new();
+    for device in devices {
+        let (client, lb, tally, errors, largest_session) = (
+            load_client.clone(),
+            lb.clone(),
+            tally.clone(),
+            errors.clone(),
+            largest_session.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                match flow(&client, &lb, &device).await {
+                    Ok(seen) if seen.ear_status() == "affirming" => {
+                        tally.flows.fetch_add(1, Ordering::Relaxed);
+                        largest_session.fetch_max(seen.stored_bytes as u64, Ordering::Relaxed);
+                        let micros = u64::try_from(began.elapsed().as_micros()).unwrap();
+                        histogram.record(micros.max(1)).unwrap();
+                    }
+                    Ok(seen) => {
+                        tally.failures.fetch_add(1, Ordering::Relaxed);
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("not affirming: {}", seen.ear_status()));
+                    }
+                    Err(e) => {
+                        tally.failures.fetch_add(1, Ordering::Relaxed);
+                        errors.lock().unwrap().push(e);
+                    }
+                }
+            }
+            histogram
+        }));
+    }
+    let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    for worker in workers {
+        histogram.add(worker.await.unwrap()).unwrap();
+    }
+    let elapsed = started.elapsed();
+    sampling.store(false, Ordering::SeqCst);
+    let peak = sampler.await.unwrap();
+
+    let flows = tally.flows.load(Ordering::SeqCst);
+    let failures = tally.failures.load(Ordering::SeqCst);
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    eprintln!(
+        "MEASURED: {clients} clients, {secs} s: {flows} flows in {elapsed:.1?} = {:.0} flows/s \
+         ({:.0} requests/s); flow latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         {failures} failed; peak PostgreSQL connections {peak} (3 trust × (8 pool + 1 listener) = 27 allowed); \
+         largest session document {} bytes",
+        flows as f64 / elapsed.as_secs_f64(),
+        3.0 * flows as f64 / elapsed.as_secs_f64(),
+        ms(0.5),
+        ms(0.95),
+        ms(0.99),
+        histogram.max() as f64 / 1000.0,
+        largest_session.load(Ordering::SeqCst),
+    );
+    let errors = errors.lock().unwrap().clone();
+    assert_eq!(
+        failures,
+        0,
+        "failures: {:?}",
+        &errors[..errors.len().min(20)]
+    );
+    assert!(peak <= 27, "peak connections {peak}");
+
+    drop(haproxy);
+    for front in fronts {
+        front.stop(STOP).await;
+    }
+    provisioning.stop(STOP).await;
+    for trust in trusts {
+        trust.stop(STOP).await;
+    }
+}
