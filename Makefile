@@ -3,7 +3,7 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: run build release test lint fmt fmt-check bench fuzz fuzz-build ci clean
+.PHONY: run build release test lint fmt fmt-check check-packaging bench fuzz fuzz-build ci clean
 
 ## run: all services in one process, SQLite under ./vouch-data, on loopback
 run:
@@ -28,20 +28,59 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
-## bench: criterion benchmarks of each hot-path step
+## check-packaging: parse and check docker-compose.yml and the Dockerfile
+## (no Docker engine needed; needs PyYAML and dockerfile-parse, and uses
+## docker-compose and hadolint when installed, as .ci/run does)
+check-packaging:
+	python3 .ci/check-packaging.py
+
+## bench: criterion benchmarks of each hot-path step, and the crypto-only ceiling
 bench:
-	$(CARGO) bench -p vouch-psa-token -p vouch-corim -p vouch-ear -p vouch-sessions -p vouch-store
+	$(CARGO) bench -p vouch-psa-token -p vouch-corim -p vouch-ear -p vouch-sessions -p vouch-store \
+		-p vouch-schemes -p vouch-trust -p vouch-loadtest
 
 ## fuzz: run each parser's fuzz target for FUZZ_SECONDS (needs cargo-fuzz)
 fuzz:
 	cd lib/psa-token/fuzz && $(CARGO) fuzz run -s none decode_token -- -max_total_time=$(FUZZ_SECONDS)
 	cd lib/corim/fuzz && $(CARGO) fuzz run -s none decode_corim -- -max_total_time=$(FUZZ_SECONDS)
+	cd lib/trust-api/fuzz && $(CARGO) fuzz run -s none parse_request_values -- -max_total_time=$(FUZZ_SECONDS)
 
 fuzz-build:
 	cd lib/psa-token/fuzz && $(CARGO) fuzz build -s none
 	cd lib/corim/fuzz && $(CARGO) fuzz build -s none
+	cd lib/trust-api/fuzz && $(CARGO) fuzz build -s none
 
-ci: fmt-check lint test
+ci: fmt-check lint check-packaging test
 
 clean:
 	$(CARGO) clean
+
+# Load tests (loadtest/, docs/performance.md). Reports go to the gitignored
+# loadtest/reports/tmp; plots need a TrueType font (fonts-dejavu-core).
+LOADTEST_ARGS ?=
+LOADTEST_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+.PHONY: loadtest loadtest-smoke loadtest-full loadtest-font
+
+loadtest-font:
+	@test -f $(LOADTEST_FONT) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core; } || \
+	  echo "no font at $(LOADTEST_FONT): plots will be skipped (install fonts-dejavu-core)"
+
+## loadtest: the short default (about a minute): the crypto-only ceiling, then
+## 10 to 1,000 users over the well-known, provision and verify tasks against
+## the embedded default (`vouch serve` child); add flags with LOADTEST_ARGS
+loadtest: loadtest-font
+	$(CARGO) build --release -p vouch -p vouch-loadtest
+	$(CARGO) run --release -q -p vouch-loadtest -- run $(LOADTEST_ARGS)
+
+## loadtest-smoke: a few seconds in-process, failing on any failed request (CI)
+loadtest-smoke:
+	$(CARGO) run -q -p vouch-loadtest -- run --target in-process --users 10,50 \
+	  --step-secs 1 --warmup-secs 0.5 --ceiling-secs 0.5 --devices 200 \
+	  --no-plots --fail-on-error --name smoke
+
+## loadtest-full: every trial and the fleet scale, as published in docs/perf
+## (about 40 minutes; needs PostgreSQL, memcached and haproxy)
+loadtest-full: loadtest-font
+	$(CARGO) build --release -p vouch -p vouch-loadtest
+	loadtest/run-full.sh docs/perf

@@ -1,0 +1,468 @@
+//! The edge-fleet scale method: for fleets of growing size, the time to
+//! provision every attester, the time for every attester's first
+//! attestation ("call home"), steady re-attestation at once per attester
+//! per period, and the CPU and memory of each process. The result is the
+//! time per attester at each size and whether it stays flat (linear total
+//! time).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cli::{FleetArgs, provision_all};
+use crate::plot::{Panel, Series, try_figure};
+use crate::report::{PhaseReport, RunReport, print_phase, say};
+use crate::run::request_failures;
+use crate::stats::{Op, Recorder};
+use crate::system::{Sampler, Watched};
+use crate::tasks::{Shared, Task, User};
+use crate::topology::Topology;
+
+const FLEET_SEED: u64 = 0;
+
+/// splitmix64: a small, seedable generator for reproducible jitter.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn finish_phase(
+    label: String,
+    users: usize,
+    elapsed: Duration,
+    ops: Vec<crate::stats::OpReport>,
+    usage: crate::system::Usage,
+) -> PhaseReport {
+    let tasks_per_s = ops
+        .iter()
+        .find(|o| o.name == Op::VerifyFlow.name())
+        .map(|o| o.requests as f64 / elapsed.as_secs_f64().max(1e-9))
+        .unwrap_or(0.0);
+    let report = PhaseReport {
+        label,
+        users,
+        task: Task::Verify.name().to_owned(),
+        seconds: elapsed.as_secs_f64(),
+        failures: request_failures(&ops),
+        ops,
+        tasks_per_s,
+        usage,
+        extra: serde_json::Map::new(),
+    };
+    print_phase(&report);
+    report
+}
+
+/// Every attester attests once, `concurrency` at a time, each starting at a
+/// random time in `[0, jitter]`. Returns the phase and the worst lateness
+/// of a start (when concurrency, not jitter, set the pace).
+async fn call_home(
+    shared: &Arc<Shared>,
+    concurrency: usize,
+    jitter: Duration,
+    watched: &Watched,
+) -> (PhaseReport, Duration) {
+    let n = shared.devices.len();
+    let mut seed = 0x5eed_u64;
+    let mut schedule: Vec<(Duration, usize)> = (0..n)
+        .map(|i| {
+            let r = (splitmix(&mut seed) >> 11) as f64 / (1u64 << 53) as f64;
+            (jitter.mul_f64(r), i)
+        })
+        .collect();
+    schedule.sort_unstable();
+    let schedule = Arc::new(schedule);
+    let _ = shared.recorder.take_phase();
+    let sampler = Sampler::start(watched.clone());
+    let started = tokio::time::Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let worst_late = Arc::new(AtomicU64::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.clamp(1, n.max(1)) {
+        let (shared, next, schedule, worst_late) = (
+            shared.clone(),
+            next.clone(),
+            schedule.clone(),
+            worst_late.clone(),
+        );
+        workers.spawn(async move {
+            let mut user = User::new(shared);
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(at, device)) = schedule.get(k) else {
+                    break;
+                };
+                let due = started + at;
+                tokio::time::sleep_until(due).await;
+                let late = tokio::time::Instant::now().saturating_duration_since(due);
+                worst_late.fetch_max(
+                    u64::try_from(late.as_micros()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                let _ = user.verify(device).await;
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let (elapsed, ops) = shared.recorder.take_phase();
+    let usage = sampler.finish().await;
+    let phase = finish_phase(
+        format!("{n} attesters: call home"),
+        concurrency,
+        elapsed,
+        ops,
+        usage,
+    );
+    (
+        phase,
+        Duration::from_micros(worst_late.load(Ordering::Relaxed)),
+    )
+}
+
+/// Open-loop re-attestation: attester `k mod n` is due at `k / rate`, for
+/// `length`. Starts that cannot keep up show as lateness.
+async fn steady(
+    shared: &Arc<Shared>,
+    period: Duration,
+    length: Duration,
+    concurrency: usize,
+    watched: &Watched,
+) -> (PhaseReport, Duration, f64) {
+    let n = shared.devices.len().max(1);
+    let rate = n as f64 / period.as_secs_f64().max(1e-3);
+    let _ = shared.recorder.take_phase();
+    let sampler = Sampler::start(watched.clone());
+    let started = tokio::time::Instant::now();
+    let end = started + length;
+    let next = Arc::new(AtomicU64::new(0));
+    let worst_late = Arc::new(AtomicU64::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (shared, next, worst_late) = (shared.clone(), next.clone(), worst_late.clone());
+        workers.spawn(async move {
+            let mut user = User::new(shared);
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let due = started + Duration::from_secs_f64(k as f64 / rate);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due).await;
+                let late = tokio::time::Instant::now().saturating_duration_since(due);
+                worst_late.fetch_max(
+                    u64::try_from(late.as_micros()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                let _ = user.verify(usize::try_from(k).unwrap_or(0) % n).await;
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let (elapsed, ops) = shared.recorder.take_phase();
+    let usage = sampler.finish().await;
+    let phase = finish_phase(
+        format!(
+            "{n} attesters: steady, once per {:.0} s",
+            period.as_secs_f64()
+        ),
+        concurrency,
+        elapsed,
+        ops,
+        usage,
+    );
+    (
+        phase,
+        Duration::from_micros(worst_late.load(Ordering::Relaxed)),
+        rate,
+    )
+}
+
+/// Runs the fleet-scale method.
+pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
+    let mut report = RunReport::new("fleet");
+    let mut sizes = args.attesters.clone();
+    sizes.sort_unstable();
+    let largest = sizes.last().copied().unwrap_or(0).max(1);
+    let started = Instant::now();
+    let all =
+        tokio::task::spawn_blocking(move || crate::devices::mint(FLEET_SEED, largest)).await??;
+    let mint_s = started.elapsed().as_secs_f64();
+    say(&format!(
+        "minted {largest} attester keys in {mint_s:.1} s (generator side, not counted below)"
+    ));
+    let all = Arc::new(all);
+    let timeout = args.target.timeout();
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        let devices: Arc<Vec<_>> = Arc::new(all.iter().take(n).cloned().collect());
+        let corim_size = args.corim_size;
+        let for_corims = devices.clone();
+        let built = Instant::now();
+        let corims =
+            tokio::task::spawn_blocking(move || crate::devices::corims(&for_corims, corim_size))
+                .await?;
+        let corim_build_s = built.elapsed().as_secs_f64();
+        let corim_count = corims.len();
+
+        let topology = Topology::start(&args.target.spec()).await?;
+        if report.targets.is_empty() {
+            report.targets.push(topology.description.clone());
+        }
+        say(&format!("== {n} attesters on {}", topology.description));
+        let outcome = async {
+            let provision = provision_all(
+                &topology.provisioning,
+                corims,
+                args.provision_concurrency,
+                timeout,
+            )
+            .await?;
+            say(&format!(
+                "   provisioned {n} attesters ({corim_count} CoRIMs) in {:.2} s",
+                provision.as_secs_f64()
+            ));
+            let recorder = Arc::new(Recorder::new(Op::VerifyFlow));
+            let shared = Shared::new(
+                recorder,
+                topology.verification.clone(),
+                topology.provisioning.clone(),
+                devices.clone(),
+                None,
+                timeout,
+            );
+            let (mut home, home_late) = call_home(
+                &shared,
+                args.concurrency,
+                Duration::from_millis(args.jitter_ms),
+                &topology.watched,
+            )
+            .await;
+            home.extra.insert("attesters".into(), n.into());
+            home.extra.insert("mode".into(), "call-home".into());
+            let steady_result = if args.steady_secs > 0.0 {
+                let (mut p, late, rate) = steady(
+                    &shared,
+                    Duration::from_secs_f64(args.period_secs),
+                    Duration::from_secs_f64(args.steady_secs),
+                    args.concurrency,
+                    &topology.watched,
+                )
+                .await;
+                p.extra.insert("attesters".into(), n.into());
+                p.extra.insert("mode".into(), "steady".into());
+                Some((p, late, rate))
+            } else {
+                None
+            };
+            anyhow::Ok((provision, home, home_late, steady_result))
+        }
+        .await;
+        topology.stop().await?;
+        let (provision, home, home_late, steady_result) = outcome?;
+
+        let flow = |p: &PhaseReport| p.op(Op::VerifyFlow.name()).cloned();
+        let home_flow = flow(&home);
+        let mut row = json!({
+            "attesters": n,
+            "corims": corim_count,
+            "corim_build_s": corim_build_s,
+            "provision_s": provision.as_secs_f64(),
+            "provision_ms_per_attester": provision.as_secs_f64() * 1000.0 / n as f64,
+            "call_home_s": home.seconds,
+            "call_home_ms_per_attester": home.seconds * 1000.0 / n as f64,
+            "call_home_flows_per_s": home.tasks_per_s,
+            "call_home_p50_ms": home_flow.as_ref().map(|f| f.p50_ms),
+            "call_home_p95_ms": home_flow.as_ref().map(|f| f.p95_ms),
+            "call_home_p99_ms": home_flow.as_ref().map(|f| f.p99_ms),
+            "call_home_failures": home.failures,
+            "call_home_worst_start_lateness_ms": home_late.as_secs_f64() * 1000.0,
+            "provision_plus_call_home_s": provision.as_secs_f64() + home.seconds,
+            "call_home_usage": home.usage,
+        });
+        say(&format!(
+            "   call home: {:.2} s ({:.3} ms per attester, {:.0} flows/s), {} failures",
+            home.seconds,
+            home.seconds * 1000.0 / n as f64,
+            home.tasks_per_s,
+            home.failures
+        ));
+        report.phases.push(home);
+        if let Some((p, late, rate)) = steady_result {
+            let f = flow(&p);
+            if let Some(obj) = row.as_object_mut() {
+                obj.insert("steady_target_per_s".into(), rate.into());
+                obj.insert("steady_achieved_per_s".into(), p.tasks_per_s.into());
+                obj.insert("steady_p50_ms".into(), f.as_ref().map(|f| f.p50_ms).into());
+                obj.insert("steady_p95_ms".into(), f.as_ref().map(|f| f.p95_ms).into());
+                obj.insert("steady_p99_ms".into(), f.as_ref().map(|f| f.p99_ms).into());
+                obj.insert("steady_failures".into(), p.failures.into());
+                obj.insert(
+                    "steady_worst_start_lateness_ms".into(),
+                    (late.as_secs_f64() * 1000.0).into(),
+                );
+                obj.insert(
+                    "steady_usage".into(),
+                    serde_json::to_value(&p.usage).unwrap_or_default(),
+                );
+            }
+            say(&format!(
+                "   steady: target {rate:.0}/s, achieved {:.0}/s, p95 {:.1} ms, worst start lateness {:.0} ms, {} failures",
+                p.tasks_per_s,
+                f.as_ref().map(|f| f.p95_ms).unwrap_or(0.0),
+                late.as_secs_f64() * 1000.0,
+                p.failures
+            ));
+            report.phases.push(p);
+        }
+        rows.push(row);
+    }
+    linearity(&mut rows);
+    report.results.insert("mint_s".into(), mint_s.into());
+    report.results.insert("sizes".into(), rows.into());
+    let name = args.out.name_or("fleet");
+    report.write(&args.out.out, &name)?;
+    if !args.out.no_plots {
+        plots(&report, &args.out.out, &name);
+    }
+    Ok(0)
+}
+
+/// Growth exponent between consecutive sizes: time ∝ N^k, so k ≈ 1 is
+/// linear and k > 1 is worse than linear.
+fn linearity(rows: &mut [serde_json::Value]) {
+    for key in ["provision_s", "call_home_s"] {
+        let mut prev: Option<(f64, f64)> = None;
+        for row in rows.iter_mut() {
+            let n = row["attesters"].as_f64().unwrap_or(0.0);
+            let t = row[key].as_f64().unwrap_or(0.0);
+            if let (Some((n0, t0)), Some(obj)) = (prev, row.as_object_mut())
+                && n > n0
+                && t0 > 0.0
+                && t > 0.0
+            {
+                let k = (t / t0).ln() / (n / n0).ln();
+                obj.insert(format!("{key}_growth_exponent"), k.into());
+                say(&format!(
+                    "{key}: from {n0:.0} to {n:.0} attesters grows as N^{k:.2}"
+                ));
+            }
+            prev = Some((n, t));
+        }
+    }
+}
+
+/// The fleet figure: time per attester, and total times, against size.
+pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
+    let rows = report
+        .results
+        .get("sizes")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let pts = |key: &str| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter_map(|r| Some((r["attesters"].as_f64()?, r[key].as_f64()?)))
+            .collect()
+    };
+    try_figure(
+        &dir.join(format!("{name}.png")),
+        &[
+            Panel {
+                title: "time per attester".into(),
+                x_label: "attesters".into(),
+                y_label: "ms per attester".into(),
+                log_x: true,
+                series: vec![
+                    Series {
+                        name: "provisioning".into(),
+                        points: pts("provision_ms_per_attester"),
+                    },
+                    Series {
+                        name: "call home".into(),
+                        points: pts("call_home_ms_per_attester"),
+                    },
+                ],
+            },
+            Panel {
+                title: "total time".into(),
+                x_label: "attesters".into(),
+                y_label: "s".into(),
+                log_x: true,
+                series: vec![
+                    Series {
+                        name: "provisioning".into(),
+                        points: pts("provision_s"),
+                    },
+                    Series {
+                        name: "call home".into(),
+                        points: pts("call_home_s"),
+                    },
+                    Series {
+                        name: "both".into(),
+                        points: pts("provision_plus_call_home_s"),
+                    },
+                ],
+            },
+            Panel {
+                title: "steady re-attestation p95".into(),
+                x_label: "attesters".into(),
+                y_label: "ms".into(),
+                log_x: true,
+                series: vec![
+                    Series {
+                        name: "steady p95".into(),
+                        points: pts("steady_p95_ms"),
+                    },
+                    Series {
+                        name: "call-home p95".into(),
+                        points: pts("call_home_p95_ms"),
+                    },
+                ],
+            },
+            Panel {
+                title: "memory per process (peak RSS)".into(),
+                x_label: "attesters".into(),
+                y_label: "MiB".into(),
+                log_x: true,
+                series: rss_series(&rows),
+            },
+        ],
+    );
+}
+
+fn rss_series(rows: &[serde_json::Value]) -> Vec<Series> {
+    let mut names: Vec<String> = Vec::new();
+    for r in rows {
+        if let Some(p) = r["call_home_usage"]["processes"].as_object() {
+            for k in p.keys() {
+                if !names.contains(k) {
+                    names.push(k.clone());
+                }
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| Series {
+            points: rows
+                .iter()
+                .filter_map(|r| {
+                    let steady = r["steady_usage"]["processes"][&name]["peak_rss_mib"].as_f64();
+                    let home = r["call_home_usage"]["processes"][&name]["peak_rss_mib"].as_f64();
+                    let rss = match (steady, home) {
+                        (Some(a), Some(b)) => a.max(b),
+                        (a, b) => a.or(b)?,
+                    };
+                    Some((r["attesters"].as_f64()?, rss))
+                })
+                .collect(),
+            name,
+        })
+        .collect()
+}
