@@ -38,9 +38,25 @@ pub struct Running {
     drain_delay: Duration,
 }
 
-async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
+/// Pending connections the kernel queues per listener (capped by
+/// `net.core.somaxconn`). tokio's default of 1,024 overflows when a fleet
+/// of that many clients connects at once while the CPU is saturated: the
+/// dropped SYNs are retried after 1 s, a p99 of over a second.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    };
+    socket
+        .and_then(|socket| {
+            // As std and tokio do, so a restart can rebind at once.
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        })
         .with_context(|| format!("binding the {what} listener to {addr}"))
 }
 
@@ -136,7 +152,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let listener = bind(settings.verification_addr, "verification").await?;
+        let listener = bind(settings.verification_addr, "verification")?;
         verification_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
         tasks.spawn(async move {
@@ -158,7 +174,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let listener = bind(settings.provisioning_addr, "provisioning").await?;
+        let listener = bind(settings.provisioning_addr, "provisioning")?;
         provisioning_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
         tasks.spawn(async move {
