@@ -134,43 +134,52 @@ mod tests {
     use tokio::sync::Semaphore;
     use tower::ServiceExt;
 
-    #[tokio::test]
-    async fn concurrency_beyond_the_limit_is_refused_with_503() {
-        let gate = Arc::new(Semaphore::new(0));
-        let g = gate.clone();
-        let router = apply(
+    fn limits(max_concurrency: usize, timeout_ms: u64, queue_when_busy: bool) -> Limits {
+        Limits {
+            max_concurrency,
+            request_timeout: Duration::from_millis(timeout_ms),
+            max_body_bytes: 16,
+            queue_when_busy,
+        }
+    }
+
+    /// `POST /gated` answers once it gets a permit from `gate`, and gives
+    /// the permit back if `pass_on`, so one release lets every waiter through.
+    fn gated(gate: &Arc<Semaphore>, pass_on: bool, limits: &Limits) -> Router {
+        let gate = gate.clone();
+        apply(
             Router::new().route(
-                "/slow",
+                "/gated",
                 post(move || {
-                    let g = g.clone();
+                    let gate = gate.clone();
                     async move {
-                        let _permit = g.acquire().await;
+                        let _permit = gate.acquire().await;
+                        if pass_on {
+                            gate.add_permits(1);
+                        }
                         "done"
                     }
                 }),
             ),
-            &Limits {
-                max_concurrency: 1,
-                request_timeout: Duration::from_secs(5),
-                max_body_bytes: 16,
-                queue_when_busy: false,
-            },
-        );
-        let first = tokio::spawn(
-            router.clone().oneshot(
-                http::Request::post("/slow")
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            ),
-        );
+            limits,
+        )
+    }
+
+    fn request(path: &str, body: Vec<u8>) -> http::Request<axum::body::Body> {
+        http::Request::post(path)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrency_beyond_the_limit_is_refused_with_503() {
+        let gate = Arc::new(Semaphore::new(0));
+        let router = gated(&gate, false, &limits(1, 5_000, false));
+        let first = tokio::spawn(router.clone().oneshot(request("/gated", Vec::new())));
         tokio::time::sleep(Duration::from_millis(50)).await;
         let second = router
             .clone()
-            .oneshot(
-                http::Request::post("/slow")
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(request("/gated", Vec::new()))
             .await
             .unwrap();
         assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -182,68 +191,26 @@ mod tests {
     #[tokio::test]
     async fn a_queueing_service_waits_for_a_slot_within_the_timeout() {
         let gate = Arc::new(Semaphore::new(0));
-        let g = gate.clone();
-        let router = apply(
-            Router::new().route(
-                "/slow",
-                post(move || {
-                    let g = g.clone();
-                    async move {
-                        let _permit = g.acquire().await;
-                        g.add_permits(1);
-                        "done"
-                    }
-                }),
-            ),
-            &Limits {
-                max_concurrency: 1,
-                request_timeout: Duration::from_millis(500),
-                max_body_bytes: 16,
-                queue_when_busy: true,
-            },
-        );
-        let request = || {
-            http::Request::post("/slow")
-                .body(axum::body::Body::empty())
-                .unwrap()
-        };
-        let first = tokio::spawn(router.clone().oneshot(request()));
+        let router = gated(&gate, true, &limits(1, 500, true));
+        let first = tokio::spawn(router.clone().oneshot(request("/gated", Vec::new())));
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let second = tokio::spawn(router.clone().oneshot(request()));
+        let second = tokio::spawn(router.clone().oneshot(request("/gated", Vec::new())));
         tokio::time::sleep(Duration::from_millis(50)).await;
         gate.add_permits(1);
         assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
         assert_eq!(second.await.unwrap().unwrap().status(), StatusCode::OK);
 
         // A slot that never frees up ends in 503 at the timeout.
-        let blocked = Arc::new(Semaphore::new(0));
-        let b = blocked.clone();
-        let router = apply(
-            Router::new().route(
-                "/stuck",
-                post(move || {
-                    let b = b.clone();
-                    async move {
-                        let _permit = b.acquire().await;
-                        "never"
-                    }
-                }),
-            ),
-            &Limits {
-                max_concurrency: 1,
-                request_timeout: Duration::from_millis(200),
-                max_body_bytes: 16,
-                queue_when_busy: true,
-            },
-        );
-        let stuck = || {
-            http::Request::post("/stuck")
-                .body(axum::body::Body::empty())
-                .unwrap()
-        };
-        let first = tokio::spawn(router.clone().oneshot(stuck()));
-        let waiting = router.clone().oneshot(stuck()).await.unwrap();
+        let never = Arc::new(Semaphore::new(0));
+        let router = gated(&never, false, &limits(1, 200, true));
+        let first = tokio::spawn(router.clone().oneshot(request("/gated", Vec::new())));
+        let waiting = router
+            .clone()
+            .oneshot(request("/gated", Vec::new()))
+            .await
+            .unwrap();
         assert_eq!(waiting.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(waiting.headers().contains_key(http::header::RETRY_AFTER));
         assert_eq!(
             first.await.unwrap().unwrap().status(),
             StatusCode::SERVICE_UNAVAILABLE
@@ -260,21 +227,9 @@ mod tests {
                     "late"
                 }),
             ),
-            &Limits {
-                max_concurrency: 4,
-                request_timeout: Duration::from_millis(50),
-                max_body_bytes: 16,
-                queue_when_busy: false,
-            },
+            &limits(4, 50, false),
         );
-        let response = router
-            .oneshot(
-                http::Request::post("/slow")
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let response = router.oneshot(request("/slow", Vec::new())).await.unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
@@ -282,20 +237,11 @@ mod tests {
     async fn oversized_bodies_get_413_problems() {
         let router = apply(
             Router::new().route("/echo", post(|Body(b): Body| async move { b })),
-            &Limits {
-                max_concurrency: 4,
-                request_timeout: Duration::from_secs(1),
-                max_body_bytes: 16,
-                queue_when_busy: false,
-            },
+            &limits(4, 1_000, false),
         );
         let response = router
             .clone()
-            .oneshot(
-                http::Request::post("/echo")
-                    .body(axum::body::Body::from(vec![0u8; 17]))
-                    .unwrap(),
-            )
+            .oneshot(request("/echo", vec![0u8; 17]))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -304,11 +250,7 @@ mod tests {
             crate::PROBLEM_JSON
         );
         let ok = router
-            .oneshot(
-                http::Request::post("/echo")
-                    .body(axum::body::Body::from(vec![0u8; 16]))
-                    .unwrap(),
-            )
+            .oneshot(request("/echo", vec![0u8; 16]))
             .await
             .unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
