@@ -55,16 +55,10 @@ pub(crate) fn mint(first: u64, count: usize) -> anyhow::Result<Vec<Device>> {
 
 /// Adds the ACME reference values (what every device of the class runs).
 fn add_reference_values(corim: &mut PsaCorim, implementation_id: [u8; 32]) {
-    for c in SwComponent::acme_components() {
-        let (Some(mtype), Some(value), Some(signer)) =
-            (c.measurement_type, c.measurement_value, c.signer_id)
-        else {
-            continue;
-        };
-        let mut rv = PsaRefValue::new(mtype, signer, value);
-        if let Some(version) = c.version {
-            rv = rv.version(version);
-        }
+    for rv in SwComponent::acme_components()
+        .iter()
+        .filter_map(PsaRefValue::endorsing)
+    {
         corim.reference_value(implementation_id, rv);
     }
 }

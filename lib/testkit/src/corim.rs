@@ -108,6 +108,21 @@ impl PsaRefValue {
         self.version = Some(version.into());
         self
     }
+
+    /// The reference value that endorses `component` as a device reports
+    /// it (with its version, when it has one); `None` when the component
+    /// lacks a type, digest or signer ID, which every reference value needs.
+    pub fn endorsing(component: &crate::psa::SwComponent) -> Option<Self> {
+        let rv = PsaRefValue::new(
+            component.measurement_type.clone()?,
+            component.signer_id.clone()?,
+            component.measurement_value.clone()?,
+        );
+        Some(match &component.version {
+            Some(version) => rv.version(version.clone()),
+            None => rv,
+        })
+    }
 }
 
 /// One device trust anchor.
@@ -630,6 +645,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_reference_value_endorses_a_component_as_reported() {
+        let acme = crate::psa::SwComponent::acme_components();
+        let rv = PsaRefValue::endorsing(&acme[0]).unwrap();
+        assert_eq!(Some(&rv.mtype), acme[0].measurement_type.as_ref());
+        assert_eq!(Some(&rv.digest), acme[0].measurement_value.as_ref());
+        assert_eq!(Some(&rv.signer_id), acme[0].signer_id.as_ref());
+        assert_eq!(rv.version, acme[0].version);
+
+        let mut unversioned = acme[0].clone();
+        unversioned.version = None;
+        assert_eq!(PsaRefValue::endorsing(&unversioned).unwrap().version, None);
+        let mut unsigned = acme[0].clone();
+        unsigned.signer_id = None;
+        assert!(PsaRefValue::endorsing(&unsigned).is_none());
     }
 
     #[test]

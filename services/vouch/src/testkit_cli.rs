@@ -76,16 +76,10 @@ fn corim_for(device: &Device, encoding: Encoding) -> Vec<u8> {
         device.instance_id,
         &device.spki_pem(),
     );
-    for c in SwComponent::acme_components() {
-        let (Some(mtype), Some(value), Some(signer)) =
-            (c.measurement_type, c.measurement_value, c.signer_id)
-        else {
-            continue;
-        };
-        let mut rv = PsaRefValue::new(mtype, signer, value);
-        if let Some(version) = c.version {
-            rv = rv.version(version);
-        }
+    for rv in SwComponent::acme_components()
+        .iter()
+        .filter_map(PsaRefValue::endorsing)
+    {
         corim.reference_value(device.implementation_id, rv);
     }
     corim.build()

@@ -220,13 +220,10 @@ pub fn corim_for(devices: &[&Device], encoding: PsaCorimEncoding) -> Vec<u8> {
     }
     if let Some(first) = devices.first() {
         for c in SwComponent::acme_components() {
-            let mut rv = PsaRefValue::new(
-                c.measurement_type.unwrap(),
-                c.signer_id.unwrap(),
-                c.measurement_value.unwrap(),
-            );
-            if encoding == PsaCorimEncoding::Legacy {
-                rv = rv.version(c.version.unwrap());
+            let mut rv = PsaRefValue::endorsing(&c).unwrap();
+            // Only the legacy encoding pins versions.
+            if encoding != PsaCorimEncoding::Legacy {
+                rv.version = None;
             }
             corim.reference_value(first.implementation_id, rv);
         }
