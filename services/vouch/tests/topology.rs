@@ -6,7 +6,8 @@
 //! Needs PostgreSQL on 127.0.0.1:5432 (or `VOUCH_TEST_POSTGRES_URL`), the
 //! memcached binary and HAProxy; without them the tests skip loudly, unless
 //! `CI` is set, where they fail. The measured run of docs/operations.md is
-//! the ignored test `measured_3_trust_3_verification_1_provisioning`:
+//! the ignored test `measured_3_trust_3_verification_1_provisioning` (a
+//! 3-second version of it runs with the others):
 //!
 //! ```sh
 //! cargo test --release -p vouch --test topology -- --ignored --nocapture
@@ -52,6 +53,31 @@ async fn provision(client: &reqwest::Client, provisioning: &str, corim: Vec<u8>)
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "success", "{body}");
+}
+
+/// Provisions `device` alone, in the current CoRIM encoding.
+async fn provision_device(client: &reqwest::Client, provisioning: &str, device: &Device) {
+    provision(
+        client,
+        provisioning,
+        corim_for(&[device], PsaCorimEncoding::Current),
+    )
+    .await;
+}
+
+/// A new device, provisioned through `provisioning`.
+async fn provisioned_device(client: &reqwest::Client, provisioning: &str) -> Device {
+    let device = Device::generate().unwrap();
+    provision_device(client, provisioning, &device).await;
+    device
+}
+
+/// Runs one flow for `device` and checks its EAR is `affirming`.
+async fn assert_affirming(client: &reqwest::Client, base: &str, device: &Device) {
+    assert_eq!(
+        flow(client, base, device).await.unwrap().ear_status(),
+        "affirming"
+    );
 }
 
 /// What one verification flow saw.
@@ -268,13 +294,7 @@ async fn two_verification_processes_share_sessions() {
     let b = topology.verification(&t, &[]).await;
     let provisioning = topology.provisioning(&t, &[]).await;
     let client = client();
-    let device = Device::generate().unwrap();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
+    let device = provisioned_device(&client, &provisioning.provisioning_url()).await;
 
     // Created on A, answered on B, read back on A, deleted on B.
     let (session_a, nonce) = open_session(&client, &a.verification_url(), &mut Vec::new())
@@ -337,12 +357,7 @@ async fn provisioning_through_one_trust_reaches_verification_through_another_wit
         assert_eq!(seen.ear_status(), "contraindicated", "{:?}", seen.session);
     }
 
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
+    provision_device(&client, &provisioning.provisioning_url(), &device).await;
     let provisioned = Instant::now();
     let mut attempts = 0;
     loop {
@@ -523,17 +538,8 @@ async fn readiness_follows_trust_going_away_and_coming_back() {
     let ready_p = format!("{}/readyz", provisioning.provisioning_url());
     procs::wait_for_status(&client, &ready_v, 200, Duration::from_secs(5)).await;
     procs::wait_for_status(&client, &ready_p, 200, Duration::from_secs(5)).await;
-    let device = Device::generate().unwrap();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
-    assert_eq!(
-        flow(&client, &base, &device).await.unwrap().ear_status(),
-        "affirming"
-    );
+    let device = provisioned_device(&client, &provisioning.provisioning_url()).await;
+    assert_affirming(&client, &base, &device).await;
 
     assert!(
         healthcheck(&[
@@ -591,10 +597,7 @@ async fn readiness_follows_trust_going_away_and_coming_back() {
     let took = procs::wait_for_status(&client, &ready_v, 200, Duration::from_secs(10)).await;
     eprintln!("verification ready again {took:?} after trust restarted");
     procs::wait_for_status(&client, &ready_p, 200, Duration::from_secs(10)).await;
-    assert_eq!(
-        flow(&client, &base, &device).await.unwrap().ear_status(),
-        "affirming"
-    );
+    assert_affirming(&client, &base, &device).await;
 
     verification.stop(STOP).await;
     provisioning.stop(STOP).await;
@@ -632,16 +635,8 @@ async fn a_front_end_started_before_trust_waits_not_ready_then_serves() {
     let took = procs::wait_for_status(&client, &ready, 200, Duration::from_secs(10)).await;
     eprintln!("verification ready {took:?} after trust started");
     let provisioning = topology.provisioning(&[addr], &[]).await;
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
-    assert_eq!(
-        flow(&client, &base, &device).await.unwrap().ear_status(),
-        "affirming"
-    );
+    provision_device(&client, &provisioning.provisioning_url(), &device).await;
+    assert_affirming(&client, &base, &device).await;
 
     verification.stop(STOP).await;
     provisioning.stop(STOP).await;
@@ -715,17 +710,8 @@ async fn readiness_and_grpc_health_follow_the_database() {
     let trust_service = "vouch.trust.v1.Trust";
     procs::wait_for_status(&client, &ready, 200, Duration::from_secs(5)).await;
     wait_for_grpc_health(addr, "", SERVING).await;
-    let known = Device::generate().unwrap();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&known], PsaCorimEncoding::Current),
-    )
-    .await;
-    assert_eq!(
-        flow(&client, &base, &known).await.unwrap().ear_status(),
-        "affirming"
-    );
+    let known = provisioned_device(&client, &provisioning.provisioning_url()).await;
+    assert_affirming(&client, &base, &known).await;
 
     // The database goes away.
     proxy.cut();
@@ -738,10 +724,7 @@ async fn readiness_and_grpc_health_follow_the_database() {
     };
     assert_unavailable(response, "an unseen device while the database is down").await;
     // A device trust has seen is served from its cache.
-    assert_eq!(
-        flow(&client, &base, &known).await.unwrap().ear_status(),
-        "affirming"
-    );
+    assert_affirming(&client, &base, &known).await;
     let took = procs::wait_for_status(&client, &ready, 503, Duration::from_secs(10)).await;
     eprintln!("not-ready {took:?} after the database went away");
     wait_for_grpc_health(addr, "", NOT_SERVING).await;
@@ -1010,13 +993,7 @@ async fn an_in_flight_request_completes_after_sigterm() {
         .await;
     let provisioning = topology.provisioning(&t, &[]).await;
     let client = client();
-    let device = Device::generate().unwrap();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
+    let device = provisioned_device(&client, &provisioning.provisioning_url()).await;
     let base = verification.verification_url();
     let addr = verification.verification.unwrap();
     let (session, nonce) = open_session(&client, &base, &mut Vec::new()).await.unwrap();
@@ -1129,8 +1106,27 @@ async fn measured_3_trust_3_verification_1_provisioning() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let haproxy_bin = procs::haproxy_binary().expect("haproxy");
-    let topology = Topology::new().await.expect("PostgreSQL and memcached");
+    thousand_clients_run(secs, clients).await;
+}
+
+/// The same topology and load as the measured run, for a few seconds, so
+/// that every CI run checks: 1,000 concurrent clients, no failed request,
+/// and no more PostgreSQL connections than the pools allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_clients_on_3_trust_3_verification_1_provisioning_lose_nothing() {
+    thousand_clients_run(3, 1000).await;
+}
+
+/// Runs `clients` concurrent full flows for `secs` against 3 trust, 3
+/// verification (behind HAProxy) and 1 provisioning processes; asserts no
+/// failure and at most 3 × (8 + 1) database connections.
+async fn thousand_clients_run(secs: u64, clients: usize) {
+    let Some(haproxy_bin) = procs::haproxy_binary() else {
+        return;
+    };
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
 
     let mut trusts = Vec::new();
     for _ in 0..3 {
