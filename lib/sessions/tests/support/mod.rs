@@ -1,0 +1,109 @@
+//! A real memcached on a free loopback port, for the memcached session
+//! store's tests and benchmarks.
+
+// Each user takes the parts it needs.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MEMCACHED: &str = "/usr/bin/memcached";
+
+pub(crate) fn memcached_binary() -> Option<PathBuf> {
+    let path =
+        std::env::var_os("MEMCACHED_BIN").map_or_else(|| PathBuf::from(MEMCACHED), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("memcached not found at {}; CI must have it", path.display());
+    }
+    eprintln!(
+        "WARNING: memcached not found at {}; SKIPPING the memcached session store tests",
+        path.display()
+    );
+    None
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A memcached process on 127.0.0.1, killed on drop.
+pub(crate) struct Memcached {
+    binary: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Memcached {
+    pub(crate) fn start(binary: &Path) -> Self {
+        let mut server = Self {
+            binary: binary.to_path_buf(),
+            port: free_port(),
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    pub(crate) fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["-U", "0", "-l", "127.0.0.1", "-m", "16", "-c", "256", "-p"])
+            .arg(self.port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if running_as_root() {
+            // memcached refuses to run as root unless told which user to be.
+            command.args(["-u", "root"]);
+        }
+        self.child = Some(command.spawn().expect("spawning memcached"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(self.addr()).is_err() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("polling memcached"))
+            {
+                panic!(
+                    "memcached exited with {status} before listening on {}",
+                    self.addr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "memcached did not start on {}",
+                self.addr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Memcached {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
