@@ -194,6 +194,10 @@ pub(crate) struct WeightArgs {
     /// Trust anchors per filler CoRIM.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) corim_size: usize,
+    /// Steady phases at each weight, on the measured deployment and on the
+    /// empty reference beside it, alternating (A B B A …).
+    #[arg(long, default_value_t = 4)]
+    pub(crate) rounds: usize,
 }
 
 /// `scale-out`: Trial 4.

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::cli::{FleetArgs, provision_all};
 use crate::plot::{Panel, Series, try_figure};
-use crate::report::{PhaseReport, RunReport, print_phase, say};
-use crate::run::request_failures;
+use crate::report::{PhaseReport, RunReport, say};
+use crate::run::finish_phase;
 use crate::stats::{Op, Recorder};
 use crate::system::{Sampler, Watched};
 use crate::tasks::{Shared, Task, User};
@@ -30,33 +30,6 @@ fn splitmix(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-fn finish_phase(
-    label: String,
-    users: usize,
-    elapsed: Duration,
-    ops: Vec<crate::stats::OpReport>,
-    usage: crate::system::Usage,
-) -> PhaseReport {
-    let tasks_per_s = ops
-        .iter()
-        .find(|o| o.name == Op::VerifyFlow.name())
-        .map(|o| o.requests as f64 / elapsed.as_secs_f64().max(1e-9))
-        .unwrap_or(0.0);
-    let report = PhaseReport {
-        label,
-        users,
-        task: Task::Verify.name().to_owned(),
-        seconds: elapsed.as_secs_f64(),
-        failures: request_failures(&ops),
-        ops,
-        tasks_per_s,
-        usage,
-        extra: serde_json::Map::new(),
-    };
-    print_phase(&report);
-    report
 }
 
 /// Every attester attests once, `concurrency` at a time, each starting at a
@@ -115,6 +88,7 @@ async fn call_home(
     let phase = finish_phase(
         format!("{n} attesters: call home"),
         concurrency,
+        Task::Verify,
         elapsed,
         ops,
         usage,
@@ -172,6 +146,7 @@ async fn steady(
             period.as_secs_f64()
         ),
         concurrency,
+        Task::Verify,
         elapsed,
         ops,
         usage,

@@ -63,24 +63,14 @@ pub(crate) async fn run_phase(
     while users.join_next().await.is_some() {}
     let (elapsed, ops) = shared.recorder.take_phase();
     let usage = sampler.finish().await;
-    let tasks_per_s = ops
-        .iter()
-        .find(|o| o.name == spec.task.op().name())
-        .map(|o| o.rps)
-        .unwrap_or(0.0);
-    let report = PhaseReport {
-        label: spec.label.clone(),
-        users: spec.users,
-        task: spec.task.name().to_owned(),
-        seconds: elapsed.as_secs_f64(),
-        failures: request_failures(&ops),
+    finish_phase(
+        spec.label.clone(),
+        spec.users,
+        spec.task,
+        elapsed,
         ops,
-        tasks_per_s,
         usage,
-        extra: serde_json::Map::new(),
-    };
-    print_phase(&report);
-    report
+    )
 }
 
 /// Every device of `shared` attests exactly once, `users` at a time (first
@@ -113,15 +103,27 @@ pub(crate) async fn run_once_each(
     while workers.join_next().await.is_some() {}
     let (elapsed, ops) = shared.recorder.take_phase();
     let usage = sampler.finish().await;
+    finish_phase(label.to_owned(), users, Task::Verify, elapsed, ops, usage)
+}
+
+/// The report of a phase of `task` that took `elapsed`, printed.
+pub(crate) fn finish_phase(
+    label: String,
+    users: usize,
+    task: Task,
+    elapsed: Duration,
+    ops: Vec<crate::stats::OpReport>,
+    usage: crate::system::Usage,
+) -> PhaseReport {
     let tasks_per_s = ops
         .iter()
-        .find(|o| o.name == Op::VerifyFlow.name())
-        .map(|o| o.rps)
+        .find(|o| o.name == task.op().name())
+        .map(|o| o.requests as f64 / elapsed.as_secs_f64().max(1e-9))
         .unwrap_or(0.0);
     let report = PhaseReport {
-        label: label.to_owned(),
+        label,
         users,
-        task: Task::Verify.name().to_owned(),
+        task: task.name().to_owned(),
         seconds: elapsed.as_secs_f64(),
         failures: request_failures(&ops),
         ops,

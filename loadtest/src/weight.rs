@@ -8,6 +8,14 @@
 //! - first attestations of devices provisioned just before (trust anchor
 //!   not in the cache: the store answers);
 //! - the steady state: a fleet re-attesting, its trust anchors cached.
+//!
+//! A shared machine drifts by more than the effect being looked for (5 %)
+//! over the tens of minutes a run takes. So a second deployment of the same
+//! kind, the reference, runs beside the measured one with only the fleet in
+//! its store, and at each weight the steady state is measured on both in
+//! alternation (A B B A …, one idle while the other runs). The weight's
+//! effect is the measured/reference ratio at that weight over the same
+//! ratio at the lightest weight: drift cancels out of both.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,11 +27,56 @@ use crate::report::{PhaseReport, RunReport, say};
 use crate::run::{PhaseSpec, run_once_each, run_phase};
 use crate::stats::{Op, Recorder};
 use crate::tasks::{Shared, Task};
-use crate::topology::Topology;
+use crate::topology::{Kind, Topology};
 
 const FLEET_SEED: u64 = 0;
 const FILLER_SEED: u64 = 1_000_000_000;
 const COLD_SEED: u64 = 2_000_000_000;
+
+/// One deployment with its fleet provisioned and warmed up.
+struct Deployment {
+    topology: Topology,
+    steady: Arc<Shared>,
+}
+
+impl Deployment {
+    async fn start(
+        args: &WeightArgs,
+        fleet: &Arc<Vec<vouch_testkit::psa::Device>>,
+        recorder: &Arc<Recorder>,
+    ) -> anyhow::Result<Self> {
+        let topology = Topology::start(&args.target.spec()).await?;
+        let timeout = args.target.timeout();
+        provision_all(
+            &topology.provisioning,
+            crate::devices::corims(fleet, args.corim_size),
+            1,
+            timeout,
+        )
+        .await?;
+        let steady = Shared::new(
+            recorder.clone(),
+            topology.verification.clone(),
+            topology.provisioning.clone(),
+            fleet.clone(),
+            None,
+            timeout,
+        );
+        // Every fleet device attests once, so the steady state is cached.
+        let _ = run_once_each(&steady, args.users, "fleet warm-up", &topology.watched).await;
+        Ok(Deployment { topology, steady })
+    }
+
+    async fn steady_phase(&self, label: String, args: &WeightArgs) -> PhaseReport {
+        let spec = PhaseSpec {
+            label,
+            users: args.users,
+            task: Task::Verify,
+            duration: Duration::from_secs_f64(args.step_secs),
+        };
+        run_phase(&self.steady, &spec, &self.topology.watched).await
+    }
+}
 
 /// Runs Trial 3.
 pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
@@ -31,28 +84,21 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
     let mut weights = args.weights.clone();
     weights.sort_unstable();
     let fleet = Arc::new(mint_devices(FLEET_SEED, args.devices.max(1))?);
-    let topology = Topology::start(&args.target.spec()).await?;
-    say(&format!("target: {}", topology.description));
-    report.targets.push(topology.description.clone());
-    let timeout = args.target.timeout();
-    provision_all(
-        &topology.provisioning,
-        crate::devices::corims(&fleet, args.corim_size),
-        1,
-        timeout,
-    )
-    .await?;
     let recorder = Arc::new(Recorder::new(Op::VerifyFlow));
-    let steady = Shared::new(
-        recorder.clone(),
-        topology.verification.clone(),
-        topology.provisioning.clone(),
-        fleet.clone(),
-        None,
-        timeout,
-    );
-    // Every fleet device attests once, so the steady state is cached.
-    let _ = run_once_each(&steady, args.users, "fleet warm-up", &topology.watched).await;
+    let measured = Deployment::start(&args, &fleet, &recorder).await?;
+    say(&format!("target: {}", measured.topology.description));
+    report.targets.push(measured.topology.description.clone());
+    // An external deployment has no twin to compare with.
+    let reference = if args.target.target == Kind::External {
+        None
+    } else {
+        let reference = Deployment::start(&args, &fleet, &recorder).await?;
+        report
+            .targets
+            .push(format!("reference: {}", reference.topology.description));
+        Some(reference)
+    };
+    let timeout = args.target.timeout();
 
     let result = async {
         let mut filler = 0usize;
@@ -69,7 +115,7 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
                 })
                 .await??;
                 fill_secs_server +=
-                    provision_all(&topology.provisioning, chunk, 1, timeout)
+                    provision_all(&measured.topology.provisioning, chunk, 1, timeout)
                         .await?
                         .as_secs_f64();
                 filler += n;
@@ -85,7 +131,7 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
             let cold_seed = COLD_SEED + (step * args.cold) as u64;
             let cold = Arc::new(crate::devices::mint(cold_seed, args.cold.max(1))?);
             provision_all(
-                &topology.provisioning,
+                &measured.topology.provisioning,
                 crate::devices::corims(&cold, args.corim_size),
                 1,
                 timeout,
@@ -95,33 +141,54 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
             let stored = fleet.len() + filler + cold_total;
             let cold_shared = Shared::new(
                 recorder.clone(),
-                topology.verification.clone(),
-                topology.provisioning.clone(),
+                measured.topology.verification.clone(),
+                measured.topology.provisioning.clone(),
                 cold,
                 None,
                 timeout,
             );
-            let mut first =
-                run_once_each(&cold_shared, args.users, &format!("{weight} first"), &topology.watched)
-                    .await;
-            annotate(&mut first, weight, stored, "first-attestation");
+            let mut first = run_once_each(
+                &cold_shared,
+                args.users,
+                &format!("{weight} first"),
+                &measured.topology.watched,
+            )
+            .await;
+            annotate(&mut first, weight, stored, FIRST);
             report.phases.push(first);
 
-            let spec = PhaseSpec {
-                label: format!("{weight} steady"),
-                users: args.users,
-                task: Task::Verify,
-                duration: Duration::from_secs_f64(args.step_secs),
-            };
-            let mut phase = run_phase(&steady, &spec, &topology.watched).await;
-            annotate(&mut phase, weight, stored, "steady");
-            report.phases.push(phase);
+            for round in 0..args.rounds.max(1) {
+                // A B B A: each deployment goes first as often as second.
+                let reference_first = round % 2 == 1;
+                for on_reference in [reference_first, !reference_first] {
+                    match (&reference, on_reference) {
+                        (Some(reference), true) => {
+                            let mut phase = reference
+                                .steady_phase(format!("{weight} reference"), &args)
+                                .await;
+                            annotate(&mut phase, weight, fleet.len(), REFERENCE);
+                            report.phases.push(phase);
+                        }
+                        (None, true) => {}
+                        (_, false) => {
+                            let mut phase = measured
+                                .steady_phase(format!("{weight} steady"), &args)
+                                .await;
+                            annotate(&mut phase, weight, stored, STEADY);
+                            report.phases.push(phase);
+                        }
+                    }
+                }
+            }
             say(&format!("   stored trust anchors: {stored}"));
         }
         anyhow::Ok(())
     }
     .await;
-    topology.stop().await?;
+    measured.topology.stop().await?;
+    if let Some(reference) = reference {
+        reference.topology.stop().await?;
+    }
     result?;
 
     summarise(&mut report);
@@ -133,6 +200,10 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+const FIRST: &str = "first-attestation";
+const STEADY: &str = "steady";
+const REFERENCE: &str = "reference";
+
 fn annotate(phase: &mut PhaseReport, weight: usize, stored: usize, mode: &str) {
     phase.extra.insert("weight".into(), weight.into());
     phase
@@ -141,15 +212,23 @@ fn annotate(phase: &mut PhaseReport, weight: usize, stored: usize, mode: &str) {
     phase.extra.insert("mode".into(), mode.into());
 }
 
+/// (weight, mean of `value` over the weight's phases of `mode`), by weight.
 fn points(report: &RunReport, mode: &str, value: impl Fn(&PhaseReport) -> f64) -> Vec<(f64, f64)> {
-    report
-        .phases
-        .iter()
-        .filter(|p| p.extra.get("mode").and_then(|m| m.as_str()) == Some(mode))
-        .filter_map(|p| {
-            let w = p.extra.get("weight")?.as_f64()?;
-            Some((w.max(1.0), value(p)))
-        })
+    let mut by_weight: std::collections::BTreeMap<u64, (f64, usize)> = Default::default();
+    for p in &report.phases {
+        if p.extra.get("mode").and_then(|m| m.as_str()) != Some(mode) {
+            continue;
+        }
+        let Some(weight) = p.extra.get("weight").and_then(serde_json::Value::as_u64) else {
+            continue;
+        };
+        let entry = by_weight.entry(weight).or_default();
+        entry.0 += value(p);
+        entry.1 += 1;
+    }
+    by_weight
+        .into_iter()
+        .map(|(w, (sum, n))| (w as f64, sum / n as f64))
         .collect()
 }
 
@@ -157,22 +236,59 @@ fn p95(p: &PhaseReport) -> f64 {
     p.op(Op::VerifyFlow.name()).map(|o| o.p95_ms).unwrap_or(0.0)
 }
 
-/// Adds the ratio the target is about: throughput at the heaviest store
-/// over throughput at the lightest.
+/// The ratio of `last` to `first`, 0 when `first` is 0.
+fn ratio(last: f64, first: f64) -> f64 {
+    if first > 0.0 { last / first } else { 0.0 }
+}
+
+/// Adds the ratios the target is about: throughput at the heaviest store
+/// over throughput at the lightest, as measured and, where there is a
+/// reference, with the machine's drift taken out.
 fn summarise(report: &mut RunReport) {
-    for mode in ["steady", "first-attestation"] {
+    for mode in [STEADY, FIRST] {
         let pts = points(report, mode, |p| p.tasks_per_s);
         if let (Some(first), Some(last)) = (pts.first(), pts.last()) {
-            let ratio = if first.1 > 0.0 { last.1 / first.1 } else { 0.0 };
+            let r = ratio(last.1, first.1);
             say(&format!(
-                "{mode}: {:.0} flows/s at the lightest store, {:.0} at the heaviest: ratio {ratio:.3}",
+                "{mode}: {:.0} flows/s at the lightest store, {:.0} at the heaviest: ratio {r:.3}",
                 first.1, last.1
             ));
             report
                 .results
-                .insert(format!("{mode}_ratio_heaviest_to_lightest"), ratio.into());
+                .insert(format!("{mode}_ratio_heaviest_to_lightest"), r.into());
         }
     }
+    let steady = points(report, STEADY, |p| p.tasks_per_s);
+    let reference = points(report, REFERENCE, |p| p.tasks_per_s);
+    if reference.len() != steady.len() || steady.is_empty() {
+        return;
+    }
+    let paired: Vec<(f64, f64)> = steady
+        .iter()
+        .zip(&reference)
+        .map(|(s, r)| (s.0, ratio(s.1, r.1)))
+        .collect();
+    for (weight, r) in &paired {
+        say(&format!(
+            "steady at {weight:.0} filler: {r:.3} × the empty reference in the same minutes"
+        ));
+    }
+    let drift_free = ratio(paired[paired.len() - 1].1, paired[0].1);
+    say(&format!(
+        "steady, heaviest over lightest, against the reference: ratio {drift_free:.3}"
+    ));
+    report.results.insert(
+        "steady_to_reference_by_weight".into(),
+        paired
+            .iter()
+            .map(|(w, r)| serde_json::json!({"weight": w.round(), "ratio": r}))
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    report.results.insert(
+        "steady_ratio_heaviest_to_lightest_against_reference".into(),
+        drift_free.into(),
+    );
 }
 
 /// Trial 3's figure.
@@ -181,11 +297,15 @@ pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
         vec![
             Series {
                 name: "steady state (cached)".into(),
-                points: points(report, "steady", value),
+                points: points(report, STEADY, value),
+            },
+            Series {
+                name: "empty reference, same minutes".into(),
+                points: points(report, REFERENCE, value),
             },
             Series {
                 name: "first attestation".into(),
-                points: points(report, "first-attestation", value),
+                points: points(report, FIRST, value),
             },
         ]
     };
@@ -208,4 +328,50 @@ pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
             },
         ],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(mode: &str, weight: u64, tasks_per_s: f64) -> PhaseReport {
+        let mut p = PhaseReport {
+            label: format!("{weight} {mode}"),
+            users: 1,
+            task: Task::Verify.name().to_owned(),
+            seconds: 1.0,
+            ops: Vec::new(),
+            tasks_per_s,
+            failures: 0,
+            usage: crate::system::Usage::default(),
+            extra: serde_json::Map::new(),
+        };
+        annotate(&mut p, usize::try_from(weight).unwrap(), 0, mode);
+        p
+    }
+
+    #[test]
+    fn the_reference_takes_the_machines_drift_out_of_the_ratio() {
+        let mut report = RunReport::new("store-weight");
+        // The machine slows by 20 % between the two weights; the store's
+        // own effect is 5 %.
+        report.phases = vec![
+            phase(STEADY, 0, 1000.0),
+            phase(REFERENCE, 0, 1000.0),
+            phase(REFERENCE, 0, 1000.0),
+            phase(STEADY, 0, 1000.0),
+            phase(STEADY, 1_000_000, 760.0),
+            phase(REFERENCE, 1_000_000, 800.0),
+        ];
+        summarise(&mut report);
+        let raw = report.results["steady_ratio_heaviest_to_lightest"]
+            .as_f64()
+            .unwrap();
+        let paired = report.results["steady_ratio_heaviest_to_lightest_against_reference"]
+            .as_f64()
+            .unwrap();
+        assert!((raw - 0.76).abs() < 1e-9, "{raw}");
+        assert!((paired - 0.95).abs() < 1e-9, "{paired}");
+        assert_eq!(points(&report, STEADY, |p| p.tasks_per_s).len(), 2);
+    }
 }
