@@ -80,7 +80,7 @@ loadtest-smoke:
 	  --no-plots --fail-on-error --name smoke
 
 ## loadtest-full: every trial and the fleet scale, as published in docs/perf
-## (about 40 minutes; needs PostgreSQL, memcached and haproxy)
+## (about 50 minutes; needs PostgreSQL, memcached and haproxy)
 loadtest-full: loadtest-font
 	$(CARGO) build --release -p vouch -p vouch-loadtest
 	loadtest/run-full.sh docs/perf

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every trial of docs/performance.md and the fleet scale, one after the
 # other, writing JSON and PNG into OUT (default loadtest/reports/tmp/full).
-# Needs PostgreSQL on 127.0.0.1:5432, memcached and haproxy. About 40 min.
+# Needs PostgreSQL on 127.0.0.1:5432, memcached and haproxy. About 50 min.
 #
 #   loadtest/run-full.sh [OUT] [STEP_SECS]
 set -euo pipefail
@@ -34,7 +34,7 @@ lt compare "$out/trial2-1-instance.json" "$out/trial2-3-instances.json" \
   --labels "1 instance","3 instances" --name trial2
 
 echo "== Trial 3: store weight"
-lt store-weight --target child --weights 0,10000,100000,1000000 --users 200 --step-secs "$step" \
+lt store-weight --target child --weights 0,10000,100000,1000000 --users 200 --step-secs "$step" --rounds 4 \
   --name trial3-store-weight
 
 echo "== Trial 4: scale-out"
