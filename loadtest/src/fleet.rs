@@ -23,6 +23,17 @@ use crate::topology::Topology;
 
 const FLEET_SEED: u64 = 0;
 
+/// Sleeps until `due`, then records how late the wake-up was in
+/// `worst_late` (µs) if it is the worst so far.
+async fn wait_until(due: tokio::time::Instant, worst_late: &AtomicU64) {
+    tokio::time::sleep_until(due).await;
+    let late = tokio::time::Instant::now().saturating_duration_since(due);
+    worst_late.fetch_max(
+        u64::try_from(late.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
 /// splitmix64: a small, seedable generator for reproducible jitter.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -71,13 +82,7 @@ async fn call_home(
                 let Some(&(at, device)) = schedule.get(k) else {
                     break;
                 };
-                let due = started + at;
-                tokio::time::sleep_until(due).await;
-                let late = tokio::time::Instant::now().saturating_duration_since(due);
-                worst_late.fetch_max(
-                    u64::try_from(late.as_micros()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
+                wait_until(started + at, &worst_late).await;
                 let _ = user.verify(device).await;
             }
         });
@@ -127,12 +132,7 @@ async fn steady(
                 if due >= end {
                     break;
                 }
-                tokio::time::sleep_until(due).await;
-                let late = tokio::time::Instant::now().saturating_duration_since(due);
-                worst_late.fetch_max(
-                    u64::try_from(late.as_micros()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
+                wait_until(due, &worst_late).await;
                 let _ = user.verify(usize::try_from(k).unwrap_or(0) % n).await;
             }
         });

@@ -216,19 +216,6 @@ async fn assert_unavailable(response: reqwest::Response, what: &str) {
     assert_eq!(problem["status"], 503, "{what}: {problem}");
 }
 
-/// The EAR verification key a verification service publishes.
-async fn ear_key_of(client: &reqwest::Client, base: &str) -> vouch_crypto::VerifyingKey {
-    let doc: serde_json::Value = client
-        .get(format!("{base}/.well-known/veraison/verification"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    vouch_crypto::VerifyingKey::from_jwk(&doc["ear-verification-key"]).unwrap()
-}
-
 async fn status_of(client: &reqwest::Client, url: &str) -> u16 {
     client
         .get(url)
@@ -852,13 +839,6 @@ async fn sigterm_behind_a_load_balancer_loses_no_request() {
     )
     .await;
     let lb = haproxy.url();
-    procs::wait_for_status(
-        &client,
-        &format!("{lb}/readyz"),
-        200,
-        Duration::from_secs(10),
-    )
-    .await;
 
     // Steady load through HAProxy: 8 clients doing full flows back to back.
     let load_started = Instant::now();
@@ -1142,13 +1122,6 @@ async fn thousand_clients_run(secs: u64, clients: usize) {
     let haproxy = Haproxy::start(&haproxy_bin, topology.dir(), &backends, 1_000).await;
     let lb = haproxy.url();
     let admin_client = client();
-    procs::wait_for_status(
-        &admin_client,
-        &format!("{lb}/readyz"),
-        200,
-        Duration::from_secs(10),
-    )
-    .await;
 
     // One device per client, minted here, provisioned in CoRIMs of 250.
     let minted = Instant::now();

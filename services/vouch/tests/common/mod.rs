@@ -192,19 +192,7 @@ impl TestApp {
 
     /// The EAR verification key from the well-known document.
     pub async fn ear_key(&self) -> vouch_crypto::VerifyingKey {
-        let doc: serde_json::Value = self
-            .client
-            .get(format!(
-                "{}/.well-known/veraison/verification",
-                self.verification
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        vouch_crypto::VerifyingKey::from_jwk(&doc["ear-verification-key"]).unwrap()
+        ear_key_of(&self.client, &self.verification).await
     }
 }
 
@@ -238,4 +226,17 @@ pub async fn ear_of(app: &TestApp, response: reqwest::Response) -> vouch_ear::Ea
     assert_eq!(session["status"], "complete", "{session}");
     let jwt = session["result"].as_str().expect("result");
     vouch_ear::verify(jwt, &app.ear_key().await).expect("EAR verifies with the published key")
+}
+
+/// The EAR verification key the verification service at `base` publishes.
+pub async fn ear_key_of(client: &reqwest::Client, base: &str) -> vouch_crypto::VerifyingKey {
+    let doc: serde_json::Value = client
+        .get(format!("{base}/.well-known/veraison/verification"))
+        .send()
+        .await
+        .expect("well-known request")
+        .json()
+        .await
+        .expect("well-known document");
+    vouch_crypto::VerifyingKey::from_jwk(&doc["ear-verification-key"]).expect("EAR key")
 }

@@ -288,7 +288,8 @@ pub struct Haproxy {
 impl Haproxy {
     /// Starts HAProxy balancing over `backends`, checking `/readyz` every
     /// `inter_ms` and taking a backend out after one failed check. Each
-    /// response names the backend that served it in `X-Served-By`.
+    /// response names the backend that served it in `X-Served-By`. Returns
+    /// once a backend is in rotation (`/readyz` answers 200 through it).
     pub async fn start(binary: &Path, dir: &Path, backends: &[SocketAddr], inter_ms: u64) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let servers: String = backends
@@ -325,7 +326,15 @@ impl Haproxy {
         command.arg("-db").arg("-f").arg(&path);
         let mut proc = Proc::spawn("haproxy", command, dir.join("haproxy.log"));
         wait_for_port(addr, "haproxy", &mut proc).await;
-        Haproxy { proc, addr }
+        let haproxy = Haproxy { proc, addr };
+        wait_for_status(
+            &reqwest::Client::new(),
+            &format!("{}/readyz", haproxy.url()),
+            200,
+            Duration::from_secs(10),
+        )
+        .await;
+        haproxy
     }
 
     /// `http://addr`.
