@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
-use http::{Method, StatusCode};
 
 use crate::client::{Conn, Endpoint};
-use crate::devices::corim_media_type;
 use crate::report::say;
-use crate::tasks::{Task, json_str};
+use crate::tasks::{Task, provisioned, submit_corim};
 use crate::topology::{Kind, Spec, default_vouch_bin};
 
 /// Load generator and performance report for Vouch.
@@ -267,18 +265,10 @@ pub(crate) async fn provision_all(
                 let Some(corim) = next else {
                     return Ok::<(), anyhow::Error>(());
                 };
-                let answer = conn
-                    .send(
-                        Method::POST,
-                        "/endorsement-provisioning/v1/submit",
-                        Some(corim_media_type()),
-                        corim,
-                    )
+                let answer = submit_corim(&mut conn, corim)
                     .await
                     .map_err(|f| anyhow::anyhow!("provisioning failed: {f}"))?;
-                if answer.status != StatusCode::OK
-                    || json_str(&answer.body, "status") != Some(b"success")
-                {
+                if provisioned(&answer).is_err() {
                     anyhow::bail!(
                         "provisioning answered {}: {}",
                         answer.status,

@@ -140,6 +140,26 @@ fn expect(answer: &Answer, status: StatusCode) -> Result<(), Failure> {
     }
 }
 
+/// Posts one CoRIM to the provisioning service on `conn`.
+pub(crate) async fn submit_corim(conn: &mut Conn, corim: Bytes) -> Result<Answer, Failure> {
+    conn.send(
+        Method::POST,
+        "/endorsement-provisioning/v1/submit",
+        Some(corim_media_type()),
+        corim,
+    )
+    .await
+}
+
+/// Whether a provisioning answer says the CoRIM was stored.
+pub(crate) fn provisioned(answer: &Answer) -> Result<(), Failure> {
+    expect(answer, StatusCode::OK)?;
+    match json_str(&answer.body, "status") {
+        Some(b"success") => Ok(()),
+        _ => Err(Failure::Body("provisioning not successful")),
+    }
+}
+
 impl User {
     /// A user with connections that open on first use.
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
@@ -194,22 +214,9 @@ impl User {
         };
         let corim = source.next();
         let started = Instant::now();
-        let result = self
-            .provisioning
-            .send(
-                Method::POST,
-                "/endorsement-provisioning/v1/submit",
-                Some(corim_media_type()),
-                corim,
-            )
+        let result = submit_corim(&mut self.provisioning, corim)
             .await
-            .and_then(|a| {
-                expect(&a, StatusCode::OK)?;
-                match json_str(&a.body, "status") {
-                    Some(b"success") => Ok(()),
-                    _ => Err(Failure::Body("provisioning not successful")),
-                }
-            });
+            .and_then(|a| provisioned(&a));
         self.record(Op::Provision, started, &result);
         result.is_ok()
     }
