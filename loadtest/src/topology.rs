@@ -60,17 +60,6 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .map(|v| v.split_whitespace().next() == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The `vouch` binary: next to this one (both come from the same
 /// `cargo build --release`), unless told otherwise.
 pub(crate) fn default_vouch_bin() -> PathBuf {
@@ -299,28 +288,21 @@ impl Topology {
             .await
             .context("PostgreSQL on 127.0.0.1:5432 is needed for the split topology")?;
         let memcached_port = free_port()?;
-        let mut mc = Command::new("memcached");
-        mc.args([
-            "-U",
-            "0",
-            "-l",
-            "127.0.0.1",
-            "-m",
-            "512",
-            "-c",
-            "8192",
-            "-t",
-            "1",
-            "-p",
-        ])
-        .arg(memcached_port.to_string())
+        let memcached_bin = vouch_sessions::testing::memcached_binary()
+            .context("memcached is needed for the split topology")?;
+        let mut mc = Command::new(memcached_bin);
+        mc.args(vouch_sessions::testing::memcached_args(
+            memcached_port,
+            vouch_sessions::testing::MemcachedSize {
+                memory_mib: 512,
+                max_connections: 8192,
+                threads: 1,
+            },
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-        if running_as_root() {
-            mc.args(["-u", "root"]);
-        }
         let memcached = Proc {
             name: "memcached".to_owned(),
             child: mc.spawn().context("starting memcached")?,

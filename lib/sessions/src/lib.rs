@@ -16,6 +16,8 @@
 mod memcached;
 mod memory;
 mod ring;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::fmt;
 use std::time::SystemTime;

@@ -9,27 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MEMCACHED: &str = "/usr/bin/memcached";
+use vouch_sessions::testing;
 
 pub(crate) fn memcached_binary() -> Option<PathBuf> {
-    let path =
-        std::env::var_os("MEMCACHED_BIN").map_or_else(|| PathBuf::from(MEMCACHED), PathBuf::from);
-    if path.is_file() {
+    if let Some(path) = testing::memcached_binary() {
         return Some(path);
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("memcached not found at {}; CI must have it", path.display());
-    }
-    eprintln!(
-        "WARNING: memcached not found at {}; SKIPPING the memcached session store tests",
-        path.display()
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "memcached not found; CI must have it"
     );
+    eprintln!("WARNING: memcached not found; SKIPPING the memcached session store tests");
     None
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn free_port() -> u16 {
@@ -63,15 +54,17 @@ impl Memcached {
         assert!(self.child.is_none(), "already running");
         let mut command = Command::new(&self.binary);
         command
-            .args(["-U", "0", "-l", "127.0.0.1", "-m", "16", "-c", "256", "-p"])
-            .arg(self.port.to_string())
+            .args(testing::memcached_args(
+                self.port,
+                testing::MemcachedSize {
+                    memory_mib: 16,
+                    max_connections: 256,
+                    threads: 1,
+                },
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        if running_as_root() {
-            // memcached refuses to run as root unless told which user to be.
-            command.args(["-u", "root"]);
-        }
         self.child = Some(command.spawn().expect("spawning memcached"));
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(self.addr()).is_err() {

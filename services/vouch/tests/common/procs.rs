@@ -18,7 +18,6 @@ use vouch_store::testing::TestPostgres;
 /// The `vouch` binary cargo built for these tests.
 pub const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
 
-const MEMCACHED: &str = "/usr/bin/memcached";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn in_ci() -> bool {
@@ -30,11 +29,6 @@ fn missing<T>(what: &str) -> Option<T> {
     assert!(!in_ci(), "{what}; CI must have it");
     eprintln!("SKIPPING topology test: {what}");
     None
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// A loopback port nobody listens on right now.
@@ -230,30 +224,19 @@ pub struct Memcached {
 impl Memcached {
     /// Starts memcached; `None` (loudly) without the binary outside CI.
     pub async fn start(dir: &Path) -> Option<Memcached> {
-        let Some(binary) = find_binary("memcached", &[MEMCACHED]) else {
+        let Some(binary) = vouch_sessions::testing::memcached_binary() else {
             return missing("memcached is not installed");
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut command = Command::new(binary);
-        command
-            .args([
-                "-U",
-                "0",
-                "-l",
-                "127.0.0.1",
-                "-m",
-                "64",
-                "-c",
-                "4096",
-                "-t",
-                "2",
-            ])
-            .arg("-p")
-            .arg(addr.port().to_string());
-        if running_as_root() {
-            // memcached refuses to run as root unless told which user to be.
-            command.args(["-u", "root"]);
-        }
+        command.args(vouch_sessions::testing::memcached_args(
+            addr.port(),
+            vouch_sessions::testing::MemcachedSize {
+                memory_mib: 64,
+                max_connections: 4096,
+                threads: 2,
+            },
+        ));
         let mut proc = Proc::spawn("memcached", command, dir.join("memcached.log"));
         wait_for_port(addr, "memcached", &mut proc).await;
         Some(Memcached { proc, addr })
