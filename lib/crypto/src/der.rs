@@ -23,6 +23,8 @@ pub(crate) const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02
 pub(crate) const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// 1.3.132.0.34 secp384r1.
 pub(crate) const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+/// 1.3.132.0.35 secp521r1.
+pub(crate) const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 
 /// DER of `AlgorithmIdentifier { id-ecPublicKey, prime256v1 }` wrapped in the
 /// SPKI header, up to and including the BIT STRING's unused-bits octet.
@@ -34,6 +36,12 @@ const SPKI_PREFIX_P256: &[u8] = &[
 const SPKI_PREFIX_P384: &[u8] = &[
     0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
     0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+];
+/// As [`SPKI_PREFIX_P256`], for secp521r1 (lengths above 127 take the long
+/// form: 0x9b = 155 for the SPKI, 0x86 = 134 for the BIT STRING).
+const SPKI_PREFIX_P521: &[u8] = &[
+    0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05,
+    0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
 ];
 
 fn malformed(what: impl Into<String>) -> CryptoError {
@@ -102,6 +110,8 @@ pub(crate) fn curve_from_oid(oid: &[u8]) -> Result<Curve, CryptoError> {
         Ok(Curve::P256)
     } else if oid == OID_P384 {
         Ok(Curve::P384)
+    } else if oid == OID_P521 {
+        Ok(Curve::P521)
     } else {
         Err(CryptoError::UnsupportedCurve(format!(
             "OID {}",
@@ -171,11 +181,21 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<(Curve, &[u8]), CryptoError> {
     }
 }
 
+/// The named-curve OID of a curve (content octets only).
+pub(crate) fn curve_oid(curve: Curve) -> &'static [u8] {
+    match curve {
+        Curve::P256 => OID_P256,
+        Curve::P384 => OID_P384,
+        Curve::P521 => OID_P521,
+    }
+}
+
 /// Encodes an uncompressed SEC1 point as SubjectPublicKeyInfo DER.
 pub(crate) fn encode_spki(curve: Curve, point: &[u8]) -> Vec<u8> {
     let prefix = match curve {
         Curve::P256 => SPKI_PREFIX_P256,
         Curve::P384 => SPKI_PREFIX_P384,
+        Curve::P521 => SPKI_PREFIX_P521,
     };
     let mut out = Vec::with_capacity(prefix.len() + point.len());
     out.extend_from_slice(prefix);
@@ -216,6 +236,7 @@ pub(crate) fn sec1_curve(der: &[u8]) -> Result<Curve, CryptoError> {
     match scalar.len() {
         32 => Ok(Curve::P256),
         48 => Ok(Curve::P384),
+        66 => Ok(Curve::P521),
         n => Err(CryptoError::UnsupportedCurve(format!(
             "{n}-byte private scalar"
         ))),
@@ -225,11 +246,9 @@ pub(crate) fn sec1_curve(der: &[u8]) -> Result<Curve, CryptoError> {
 /// Builds a SEC1 `ECPrivateKey` holding only the scalar and the curve, so that
 /// AWS-LC derives the public point itself.
 pub(crate) fn encode_sec1_scalar_only(curve: Curve, scalar: &[u8]) -> Vec<u8> {
-    let oid = match curve {
-        Curve::P256 => OID_P256,
-        Curve::P384 => OID_P384,
-    };
-    // Every length below is < 128, so single-octet lengths suffice.
+    let oid = curve_oid(curve);
+    // Every length below is < 128 (P-521: 66-byte scalar, body 80 bytes), so
+    // single-octet lengths suffice.
     let params_len = 2 + oid.len();
     let body_len = 3 + (2 + scalar.len()) + (2 + params_len);
     let mut out = Vec::with_capacity(2 + body_len);
@@ -258,10 +277,7 @@ pub(crate) fn push_tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
 /// carries the public point and omits the (redundant) curve parameters: the
 /// layout OpenSSL writes.
 pub(crate) fn encode_pkcs8(curve: Curve, scalar: &[u8], point: &[u8]) -> Vec<u8> {
-    let curve_oid = match curve {
-        Curve::P256 => OID_P256,
-        Curve::P384 => OID_P384,
-    };
+    let curve_oid = curve_oid(curve);
     let mut bits = Vec::with_capacity(point.len() + 1);
     bits.push(0);
     bits.extend_from_slice(point);
@@ -297,6 +313,7 @@ mod tests {
         assert_eq!(oid_to_string(OID_EC_PUBLIC_KEY), "1.2.840.10045.2.1");
         assert_eq!(oid_to_string(OID_P256), "1.2.840.10045.3.1.7");
         assert_eq!(oid_to_string(OID_P384), "1.3.132.0.34");
+        assert_eq!(oid_to_string(OID_P521), "1.3.132.0.35");
     }
 
     #[test]
@@ -324,10 +341,15 @@ mod tests {
 
     #[test]
     fn spki_prefixes_parse_back() {
-        for curve in [Curve::P256, Curve::P384] {
+        for curve in [Curve::P256, Curve::P384, Curve::P521] {
             let mut point = vec![0x04];
             point.extend(std::iter::repeat_n(7u8, 2 * curve.field_len()));
             let der = encode_spki(curve, &point);
+            // The prefix's outer length must cover exactly what follows.
+            let mut whole = der.as_slice();
+            let (_, body) = read_tlv(&mut whole).unwrap();
+            assert!(whole.is_empty());
+            assert_eq!(body.len() + if der[1] == 0x81 { 3 } else { 2 }, der.len());
             let (got_curve, got_point) = parse_spki(&der).unwrap();
             assert_eq!(got_curve, curve);
             assert_eq!(got_point, point.as_slice());
@@ -343,11 +365,15 @@ mod tests {
         let der = encode_pkcs8(Curve::P384, &[1; 48], &[4; 97]);
         assert_eq!(der.len(), 185);
         assert_eq!(pkcs8_curve(&der).unwrap(), Curve::P384);
+        let der = encode_pkcs8(Curve::P521, &[1; 66], &[4; 133]);
+        assert_eq!(pkcs8_curve(&der).unwrap(), Curve::P521);
     }
 
     #[test]
     fn sec1_scalar_only_parses_back() {
         let der = encode_sec1_scalar_only(Curve::P384, &[1u8; 48]);
         assert_eq!(sec1_curve(&der).unwrap(), Curve::P384);
+        let der = encode_sec1_scalar_only(Curve::P521, &[1u8; 66]);
+        assert_eq!(sec1_curve(&der).unwrap(), Curve::P521);
     }
 }

@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-use crate::{Algorithm, Curve};
+use crate::{Algorithm, Curve, Hash};
 
 /// Why a key could not be read or written, or a signature made or checked.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum CryptoError {
     /// The key is not an elliptic-curve key.
     #[error("unsupported key algorithm: {0}")]
     UnsupportedKeyType(String),
-    /// The key is on a curve other than P-256 or P-384.
+    /// The key is on a curve other than P-256, P-384 or P-521.
     #[error("unsupported curve: {0}")]
     UnsupportedCurve(String),
     /// The key material is well formed but not a valid key (a point off the
@@ -37,6 +37,18 @@ pub enum CryptoError {
         /// The curve of the key.
         curve: Curve,
     },
+    /// ECDSA on this curve with this hash is not available.
+    #[error("ECDSA on {curve} with {hash} is not supported")]
+    UnsupportedHash {
+        /// The curve of the key.
+        curve: Curve,
+        /// The hash requested.
+        hash: Hash,
+    },
+    /// A signature could not be re-encoded (wrong length, a value longer than
+    /// the curve's field).
+    #[error("malformed signature: {0}")]
+    MalformedSignature(String),
     /// The signature does not verify (wording as go-cose's `ErrVerification`,
     /// which ends up in attestation results).
     #[error("verification error")]

@@ -14,7 +14,20 @@
 //! * private keys: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`), EC JWK
 //!   with `d`, and raw scalars (for deterministic test keys).
 //!
-//! Signatures are always the fixed-size `r || s` form that COSE and JWS use.
+//! Curves are P-256, P-384 and P-521, each signing with its own SHA-2
+//! ([`Algorithm::Es256`], [`Algorithm::Es384`], [`Algorithm::Es512`]).
+//!
+//! Signatures come in two forms:
+//!
+//! * the fixed-size `r || s` form that COSE and JWS use:
+//!   [`VerifyingKey::verify`] (the curve's own hash, the hot path) and
+//!   [`VerifyingKey::verify_with_hash`] (an explicit [`Hash`](enum@Hash), as TPM quotes
+//!   name theirs); [`fixed_signature_from_scalars`] builds it from separate
+//!   big-endian `r` and `s` of any length;
+//! * the DER `ECDSA-Sig-Value` form X.509 uses: [`VerifyingKey::verify_asn1`]
+//!   with any curve and any SHA-2 hash; [`fixed_signature_to_der`] converts.
+//!
+//! [`SigningKey::sign`] always produces the fixed form with the curve's hash.
 //!
 //! ```
 //! use vouch_crypto::{Algorithm, Curve, SigningKey};
@@ -32,10 +45,10 @@ mod pem;
 mod signing;
 mod verifying;
 
-pub use algorithm::{Algorithm, Curve};
+pub use algorithm::{Algorithm, Curve, Hash};
 pub use error::CryptoError;
 pub use signing::SigningKey;
-pub use verifying::VerifyingKey;
+pub use verifying::{VerifyingKey, fixed_signature_from_scalars, fixed_signature_to_der};
 
 /// Standard base64url without padding, accepting padded input too: JWKs in
 /// the wild occasionally carry `=` even though RFC 7515 forbids it.

@@ -162,7 +162,8 @@ impl SigningKey {
         self.inner.curve
     }
 
-    /// The algorithm this key signs with (ES256 on P-256, ES384 on P-384).
+    /// The algorithm this key signs with (ES256 on P-256, ES384 on P-384,
+    /// ES512 on P-521).
     pub fn algorithm(&self) -> Algorithm {
         self.inner.curve.algorithm()
     }

@@ -1,15 +1,15 @@
 //! Public keys and signature verification.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{Hash as StdHash, Hasher};
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::ParsedPublicKey;
+use aws_lc_rs::signature::{ParsedPublicKey, UnparsedPublicKey};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::{Algorithm, B64URL, CryptoError, Curve, der, pem};
+use crate::{Algorithm, B64URL, CryptoError, Curve, Hash, der, pem};
 
 /// An ECDSA public key, parsed once and cheap to clone.
 ///
@@ -73,7 +73,7 @@ impl VerifyingKey {
         }
     }
 
-    /// Reads an EC JWK (RFC 7518 §6.2) on P-256 or P-384. Private members
+    /// Reads an EC JWK (RFC 7518 §6.2) on P-256, P-384 or P-521. Private members
     /// (`d`) are ignored, so a private JWK yields its public half.
     pub fn from_jwk(jwk: &Value) -> Result<Self, CryptoError> {
         let curve = jwk_curve(jwk)?;
@@ -159,6 +159,60 @@ impl VerifyingKey {
             .map_err(|_| CryptoError::Verification)
     }
 
+    /// Checks a DER `ECDSA-Sig-Value` signature (the encoding X.509
+    /// certificates and CMS use) over `message` hashed with `hash`.
+    ///
+    /// Any SHA-2 hash goes with any curve (certificates are often signed
+    /// `ecdsa-with-SHA384` by a P-256 key). Fails with
+    /// [`CryptoError::UnsupportedHash`] when AWS-LC cannot do the pair and with
+    /// [`CryptoError::Verification`] when the signature is malformed or does
+    /// not verify.
+    pub fn verify_asn1(
+        &self,
+        hash: Hash,
+        message: &[u8],
+        der_signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let curve = self.inner.curve;
+        let alg = curve
+            .asn1_verification_alg(hash)
+            .ok_or(CryptoError::UnsupportedHash { curve, hash })?;
+        UnparsedPublicKey::new(alg, &self.inner.point)
+            .verify(message, der_signature)
+            .map_err(|_| CryptoError::Verification)
+    }
+
+    /// Checks a fixed-size `r || s` signature over `message` hashed with an
+    /// explicit `hash` rather than the curve's own (TPM quotes name their
+    /// hash). With the curve's own hash this is [`VerifyingKey::verify`].
+    ///
+    /// Fails with [`CryptoError::Verification`] when the signature is not
+    /// twice the field length or does not verify.
+    pub fn verify_with_hash(
+        &self,
+        hash: Hash,
+        message: &[u8],
+        fixed_signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let curve = self.inner.curve;
+        if fixed_signature.len() != 2 * curve.field_len() {
+            return Err(CryptoError::Verification);
+        }
+        if hash == curve.algorithm().hash() {
+            return self.verify(curve.algorithm(), message, fixed_signature);
+        }
+        if let Some(alg) = curve.fixed_verification_alg(hash) {
+            return UnparsedPublicKey::new(alg, &self.inner.point)
+                .verify(message, fixed_signature)
+                .map_err(|_| CryptoError::Verification);
+        }
+        // AWS-LC only has some (curve, hash) pairs in fixed form, but all of
+        // them in DER form: re-encode rather than refuse.
+        let der = fixed_signature_to_der(curve, fixed_signature)
+            .map_err(|_| CryptoError::Verification)?;
+        self.verify_asn1(hash, message, &der)
+    }
+
     fn coordinates_b64(&self) -> (String, String) {
         let n = self.inner.curve.field_len();
         let coords = self.inner.point.get(1..).unwrap_or_default();
@@ -175,7 +229,7 @@ impl PartialEq for VerifyingKey {
 
 impl Eq for VerifyingKey {}
 
-impl Hash for VerifyingKey {
+impl StdHash for VerifyingKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.inner.curve.hash(state);
         self.inner.point.hash(state);
@@ -189,6 +243,72 @@ impl fmt::Debug for VerifyingKey {
             .field("thumbprint", &self.thumbprint())
             .finish()
     }
+}
+
+/// Builds a fixed-size `r || s` signature from big-endian `r` and `s` of any
+/// length (as TPM `TPMS_SIGNATURE_ECC` carries them): each is left-padded
+/// with zeros to the curve's field length, after dropping leading zero bytes
+/// beyond it.
+///
+/// Fails with [`CryptoError::MalformedSignature`] when a value, once its
+/// leading zeros are dropped, is longer than the field.
+pub fn fixed_signature_from_scalars(
+    curve: Curve,
+    r: &[u8],
+    s: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let n = curve.field_len();
+    let mut out = Vec::with_capacity(2 * n);
+    for (name, value) in [("r", r), ("s", s)] {
+        let first_nonzero = value.iter().position(|&b| b != 0).unwrap_or(value.len());
+        let digits = value.get(first_nonzero..).unwrap_or_default();
+        if digits.len() > n {
+            return Err(CryptoError::MalformedSignature(format!(
+                "{name} is {} bytes, longer than the {n}-byte {curve} field",
+                digits.len()
+            )));
+        }
+        out.resize(out.len() + (n - digits.len()), 0);
+        out.extend_from_slice(digits);
+    }
+    Ok(out)
+}
+
+/// Re-encodes a fixed-size `r || s` signature on `curve` as a DER
+/// `ECDSA-Sig-Value` (`SEQUENCE { r INTEGER, s INTEGER }`), the form X.509
+/// certificates carry.
+///
+/// Fails with [`CryptoError::MalformedSignature`] when the signature is not
+/// exactly twice the field length.
+pub fn fixed_signature_to_der(curve: Curve, fixed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let n = curve.field_len();
+    if fixed.len() != 2 * n {
+        return Err(CryptoError::MalformedSignature(format!(
+            "a fixed {curve} signature is {} bytes, got {}",
+            2 * n,
+            fixed.len()
+        )));
+    }
+    let (r, s) = fixed.split_at(n);
+    let mut body = Vec::with_capacity(2 * n + 8);
+    for value in [r, s] {
+        // DER INTEGERs are minimal and signed: drop leading zeros (keeping
+        // one for zero itself) and prefix 0x00 when the top bit is set.
+        let first_nonzero = value
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(value.len().saturating_sub(1));
+        let digits = value.get(first_nonzero..).unwrap_or_default();
+        let mut int = Vec::with_capacity(digits.len() + 1);
+        if digits.first().is_some_and(|&b| b & 0x80 != 0) {
+            int.push(0);
+        }
+        int.extend_from_slice(digits);
+        der::push_tlv(&mut body, der::TAG_INTEGER, &int);
+    }
+    let mut out = Vec::with_capacity(body.len() + 3);
+    der::push_tlv(&mut out, der::TAG_SEQUENCE, &body);
+    Ok(out)
 }
 
 /// Reads `kty` and `crv` of an EC JWK.

@@ -6,7 +6,10 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use vouch_crypto::{Algorithm, CryptoError, Curve, SigningKey, VerifyingKey};
+use vouch_crypto::{
+    Algorithm, CryptoError, Curve, Hash, SigningKey, VerifyingKey, fixed_signature_from_scalars,
+    fixed_signature_to_der,
+};
 use vouch_testkit::vectors;
 
 fn read_text(dir: &Path, rel: &str) -> String {
@@ -27,7 +30,7 @@ fn fingerprint(key: &VerifyingKey) -> String {
 
 #[test]
 fn generated_keys_round_trip_every_encoding() {
-    for curve in [Curve::P256, Curve::P384] {
+    for curve in [Curve::P256, Curve::P384, Curve::P521] {
         let key = SigningKey::generate(curve).unwrap();
         assert_eq!(key.curve(), curve);
         assert_eq!(key.algorithm(), curve.algorithm());
@@ -94,7 +97,7 @@ fn reparsed_key_signs_for_the_same_public_key() {
 
 #[test]
 fn sign_then_verify_and_tampering_fails() {
-    for curve in [Curve::P256, Curve::P384] {
+    for curve in [Curve::P256, Curve::P384, Curve::P521] {
         let key = SigningKey::generate(curve).unwrap();
         let alg = key.algorithm();
         let public = key.verifying_key();
@@ -159,6 +162,252 @@ fn algorithm_and_curve_must_match() {
         p384.verifying_key().verify(Algorithm::Es256, b"m", &sig),
         Err(CryptoError::AlgorithmMismatch { .. })
     ));
+}
+
+#[test]
+fn es512_needs_a_p521_key() {
+    let p521 = SigningKey::generate(Curve::P521).unwrap();
+    assert_eq!(p521.algorithm(), Algorithm::Es512);
+    let sig = p521.sign(b"m").unwrap();
+    assert_eq!(sig.len(), 132);
+    p521.verifying_key()
+        .verify(Algorithm::Es512, b"m", &sig)
+        .unwrap();
+    assert!(matches!(
+        p521.verifying_key().verify(Algorithm::Es384, b"m", &sig),
+        Err(CryptoError::AlgorithmMismatch {
+            alg: Algorithm::Es384,
+            curve: Curve::P521
+        })
+    ));
+    let p256 = SigningKey::generate(Curve::P256).unwrap().verifying_key();
+    assert!(matches!(
+        p256.verify(Algorithm::Es512, b"m", &sig),
+        Err(CryptoError::AlgorithmMismatch { .. })
+    ));
+}
+
+// ------------------------------------------- explicit hashes and DER signatures
+
+/// A P-521 key OpenSSL 3.0 generated (`openssl ecparam -name secp521r1
+/// -genkey`), in both private encodings, and its public key.
+const OPENSSL_P521_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----
+MIHcAgEBBEIAWCJ8dBY+Q2AzItJP2A7G0TP4Wiwgpdq5skWANuiY7Yty8BgS3IUl
+xU/mGGBgmLQWyAKGGIhnJopeLAcgR1yi9FKgBwYFK4EEACOhgYkDgYYABACMbWQf
+f7Jc3zzp+cxB122O6SnLb29rfnFkIYldaEeTAYu2zUQmctTon3BAv/mR2JqOupkq
+Fkytswm32jG2Oq8u2AHXeB9faJHoBNUoCxmhuZGsIKZw968HGwOgIxThiqsVNXhJ
++4xZykVmGg+FBnn+0+bni0OekMN4ZH8loBvHNBqlbg==
+-----END EC PRIVATE KEY-----
+";
+const OPENSSL_P521_PKCS8: &str = "-----BEGIN PRIVATE KEY-----
+MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAWCJ8dBY+Q2AzItJP
+2A7G0TP4Wiwgpdq5skWANuiY7Yty8BgS3IUlxU/mGGBgmLQWyAKGGIhnJopeLAcg
+R1yi9FKhgYkDgYYABACMbWQff7Jc3zzp+cxB122O6SnLb29rfnFkIYldaEeTAYu2
+zUQmctTon3BAv/mR2JqOupkqFkytswm32jG2Oq8u2AHXeB9faJHoBNUoCxmhuZGs
+IKZw968HGwOgIxThiqsVNXhJ+4xZykVmGg+FBnn+0+bni0OekMN4ZH8loBvHNBql
+bg==
+-----END PRIVATE KEY-----
+";
+const OPENSSL_P521_PUB: &str = "-----BEGIN PUBLIC KEY-----
+MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQAjG1kH3+yXN886fnMQddtjukpy29v
+a35xZCGJXWhHkwGLts1EJnLU6J9wQL/5kdiajrqZKhZMrbMJt9oxtjqvLtgB13gf
+X2iR6ATVKAsZobmRrCCmcPevBxsDoCMU4YqrFTV4SfuMWcpFZhoPhQZ5/tPm54tD
+npDDeGR/JaAbxzQapW4=
+-----END PUBLIC KEY-----
+";
+/// `openssl dgst -sha384 -sign` with that key over [`KAT_MESSAGE`].
+const OPENSSL_P521_SHA384_DER_SIG: &str = "30818702420165f38ca54505ff003e54ce8341ebcf35e2ec880e695e6493d25a300ccde460dc71558ddf8aab14dc13c6a19300011922d13c472b751cc22c973b993eb8ee43271b02412e10a2c6de6abaf903ae411fa185035ec2b9d2e2fdfa0743de0e459733d3a5fe0a2432ac2a5b7ad779ec0f64ac2beccd1d8300b88989e648e4a8e5ece0ad63b194";
+/// A P-256 key and `openssl dgst -sha384 -sign` with it: a P-256 key signing
+/// with SHA-384, as X.509 CAs sometimes do.
+const OPENSSL_P256_PUB: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFEICbCxhC3m5jHSxL9o2/iVgK25K
+dgay6fKMjSjQxTBNeLlY7xGKQKEn0Zc307W9itu81yYVRqeeo1wXCXrB2A==
+-----END PUBLIC KEY-----
+";
+const OPENSSL_P256_SHA384_DER_SIG: &str = "3044022064967f7c14130cdbbee535b4f398f1d16d6f0c3269e6892d7f9e1eb30b10209102202e5c436e65338789b80da625174d26aec01544a3bb6bb226168ef4edd81fc401";
+const KAT_MESSAGE: &[u8] = b"vouch known answer";
+
+#[test]
+fn openssl_p521_keys_parse_and_re_encode_identically() {
+    let public = VerifyingKey::from_pem(OPENSSL_P521_PUB).unwrap();
+    assert_eq!(public.curve(), Curve::P521);
+    assert_eq!(public.algorithm(), Algorithm::Es512);
+    // Our SPKI encoder writes exactly what OpenSSL writes.
+    assert_eq!(public.to_pem(), OPENSSL_P521_PUB);
+    let sec1 = SigningKey::from_sec1_pem(OPENSSL_P521_SEC1).unwrap();
+    assert_eq!(sec1.verifying_key(), public);
+    let pkcs8 = SigningKey::from_pkcs8_pem(OPENSSL_P521_PKCS8).unwrap();
+    assert_eq!(pkcs8.verifying_key(), public);
+    assert_eq!(pkcs8.private_scalar(), sec1.private_scalar());
+    // OpenSSL's PKCS#8 omits nothing ours carries, so the bytes agree too.
+    assert_eq!(pkcs8.to_pkcs8_pem(), OPENSSL_P521_PKCS8);
+    let jwk = pkcs8.to_jwk();
+    assert_eq!(jwk["crv"], "P-521");
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(jwk["x"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        66
+    );
+    assert_eq!(VerifyingKey::from_jwk(&jwk).unwrap(), public);
+}
+
+#[test]
+fn verify_asn1_accepts_openssl_signatures_with_any_hash() {
+    let p521 = VerifyingKey::from_pem(OPENSSL_P521_PUB).unwrap();
+    let sig = hex::decode(OPENSSL_P521_SHA384_DER_SIG).unwrap();
+    p521.verify_asn1(Hash::Sha384, KAT_MESSAGE, &sig).unwrap();
+    for hash in [Hash::Sha256, Hash::Sha512] {
+        assert!(matches!(
+            p521.verify_asn1(hash, KAT_MESSAGE, &sig),
+            Err(CryptoError::Verification)
+        ));
+    }
+    assert!(p521.verify_asn1(Hash::Sha384, b"other", &sig).is_err());
+
+    let p256 = VerifyingKey::from_pem(OPENSSL_P256_PUB).unwrap();
+    let sig = hex::decode(OPENSSL_P256_SHA384_DER_SIG).unwrap();
+    p256.verify_asn1(Hash::Sha384, KAT_MESSAGE, &sig).unwrap();
+    assert!(p256.verify_asn1(Hash::Sha256, KAT_MESSAGE, &sig).is_err());
+    let mut bad = sig.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(p256.verify_asn1(Hash::Sha384, KAT_MESSAGE, &bad).is_err());
+    // Malformed DER is a verification failure, never a panic.
+    for junk in [&[][..], &[0x30], &[0x30, 0x00], &sig[..sig.len() - 1]] {
+        assert!(matches!(
+            p256.verify_asn1(Hash::Sha384, KAT_MESSAGE, junk),
+            Err(CryptoError::Verification)
+        ));
+    }
+    // A fixed-size signature is not DER.
+    let key = SigningKey::generate(Curve::P256).unwrap();
+    let fixed = key.sign(KAT_MESSAGE).unwrap();
+    assert!(
+        key.verifying_key()
+            .verify_asn1(Hash::Sha256, KAT_MESSAGE, &fixed)
+            .is_err()
+    );
+}
+
+#[test]
+fn fixed_and_der_forms_agree_for_every_curve() {
+    for curve in [Curve::P256, Curve::P384, Curve::P521] {
+        let key = SigningKey::generate(curve).unwrap();
+        let public = key.verifying_key();
+        let own_hash = curve.algorithm().hash();
+        let fixed = key.sign(KAT_MESSAGE).unwrap();
+        let der = fixed_signature_to_der(curve, &fixed).unwrap();
+        assert_eq!(der[0], 0x30);
+        public.verify_asn1(own_hash, KAT_MESSAGE, &der).unwrap();
+        public
+            .verify_with_hash(own_hash, KAT_MESSAGE, &fixed)
+            .unwrap();
+        for hash in [Hash::Sha256, Hash::Sha384, Hash::Sha512] {
+            if hash != own_hash {
+                // Signed with the curve's hash, so any other hash fails.
+                assert!(matches!(
+                    public.verify_with_hash(hash, KAT_MESSAGE, &fixed),
+                    Err(CryptoError::Verification)
+                ));
+                assert!(public.verify_asn1(hash, KAT_MESSAGE, &der).is_err());
+            }
+        }
+        let mut bad = fixed.clone();
+        bad[3] ^= 0x40;
+        assert!(
+            public
+                .verify_with_hash(own_hash, KAT_MESSAGE, &bad)
+                .is_err()
+        );
+        assert!(
+            public
+                .verify_with_hash(own_hash, KAT_MESSAGE, &fixed[1..])
+                .is_err()
+        );
+        assert!(fixed_signature_to_der(curve, &fixed[1..]).is_err());
+    }
+}
+
+#[test]
+fn verify_with_hash_checks_cross_hash_signatures() {
+    // OpenSSL's P-256/SHA-384 DER signature, re-expressed as fixed r || s
+    // (the TPM form), verifies with an explicit SHA-384.
+    let p256 = VerifyingKey::from_pem(OPENSSL_P256_PUB).unwrap();
+    let der = hex::decode(OPENSSL_P256_SHA384_DER_SIG).unwrap();
+    // SEQUENCE(0x44) { INTEGER(0x20) r, INTEGER(0x20) s }: both 32 bytes.
+    let r = &der[4..36];
+    let s = &der[38..70];
+    let fixed = fixed_signature_from_scalars(Curve::P256, r, s).unwrap();
+    p256.verify_with_hash(Hash::Sha384, KAT_MESSAGE, &fixed)
+        .unwrap();
+    assert_eq!(fixed_signature_to_der(Curve::P256, &fixed).unwrap(), der);
+    assert!(
+        p256.verify_with_hash(Hash::Sha256, KAT_MESSAGE, &fixed)
+            .is_err()
+    );
+    assert!(
+        p256.verify_with_hash(Hash::Sha512, KAT_MESSAGE, &fixed)
+            .is_err()
+    );
+
+    // P-521 with SHA-384, from OpenSSL's DER: r is 0x42 = 66 bytes, s only
+    // 0x41 = 65 (its top byte was zero), so s gets left-padded.
+    let p521 = VerifyingKey::from_pem(OPENSSL_P521_PUB).unwrap();
+    let der = hex::decode(OPENSSL_P521_SHA384_DER_SIG).unwrap();
+    let r_len = usize::from(der[4]);
+    let r = &der[5..5 + r_len];
+    let s = &der[5 + r_len + 2..];
+    assert_eq!(usize::from(der[5 + r_len + 1]), s.len());
+    let fixed = fixed_signature_from_scalars(Curve::P521, r, s).unwrap();
+    assert_eq!(fixed.len(), 132);
+    p521.verify_with_hash(Hash::Sha384, KAT_MESSAGE, &fixed)
+        .unwrap();
+    assert_eq!(fixed_signature_to_der(Curve::P521, &fixed).unwrap(), der);
+}
+
+#[test]
+fn scalars_are_padded_and_stripped_to_the_field() {
+    let sig = fixed_signature_from_scalars(Curve::P256, &[1, 2], &[0, 0, 3]).unwrap();
+    assert_eq!(sig.len(), 64);
+    assert_eq!(&sig[30..32], &[1, 2]);
+    assert!(sig[..30].iter().all(|&b| b == 0));
+    assert_eq!(sig[63], 3);
+    assert!(sig[32..63].iter().all(|&b| b == 0));
+
+    // Leading zeros beyond the field are dropped (a DER sign octet).
+    let mut r = vec![0, 0];
+    r.extend([0xff; 32]);
+    let sig = fixed_signature_from_scalars(Curve::P256, &r, &[]).unwrap();
+    assert_eq!(&sig[..32], &[0xff; 32]);
+    assert_eq!(&sig[32..], &[0; 32]);
+
+    // P-521's field is 66 bytes.
+    let sig = fixed_signature_from_scalars(Curve::P521, &[1; 66], &[2; 65]).unwrap();
+    assert_eq!(sig.len(), 132);
+    assert_eq!(sig[66], 0);
+
+    // A value longer than the field is refused, naming which.
+    let err = fixed_signature_from_scalars(Curve::P256, &[1; 33], &[1]).unwrap_err();
+    assert!(matches!(err, CryptoError::MalformedSignature(_)));
+    assert!(err.to_string().contains("r is 33 bytes"), "{err}");
+    let err = fixed_signature_from_scalars(Curve::P384, &[1], &[9; 49]).unwrap_err();
+    assert!(err.to_string().contains("s is 49 bytes"), "{err}");
+}
+
+#[test]
+fn der_encoding_of_small_and_high_bit_values() {
+    let mut fixed = vec![0u8; 64];
+    fixed[31] = 0x05; // r = 5
+    fixed[32] = 0x80; // s has its top bit set: needs a 0x00 sign octet
+    let der = fixed_signature_to_der(Curve::P256, &fixed).unwrap();
+    assert_eq!(&der[..5], &[0x30, 0x26, 0x02, 0x01, 0x05]);
+    assert_eq!(&der[5..8], &[0x02, 0x21, 0x00]);
+    assert_eq!(der.len(), 2 + 3 + 2 + 33);
+    // r = 0 still encodes as a one-octet INTEGER.
+    let zero = fixed_signature_to_der(Curve::P256, &[0; 64]).unwrap();
+    assert_eq!(zero, [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
 }
 
 #[test]
@@ -227,11 +476,18 @@ fn malformed_public_keys_are_rejected() {
         VerifyingKey::from_jwk(&rsa),
         Err(CryptoError::UnsupportedKeyType(_))
     ));
+    let mut k256 = jwk.clone();
+    k256["crv"] = json!("secp256k1");
+    assert!(matches!(
+        VerifyingKey::from_jwk(&k256),
+        Err(CryptoError::UnsupportedCurve(_))
+    ));
+    // P-521 is supported, but P-256 coordinates are too short for it.
     let mut p521 = jwk.clone();
     p521["crv"] = json!("P-521");
     assert!(matches!(
         VerifyingKey::from_jwk(&p521),
-        Err(CryptoError::UnsupportedCurve(_))
+        Err(CryptoError::JwkDecode(_))
     ));
     let mut short_x = jwk.clone();
     short_x["x"] = json!(URL_SAFE_NO_PAD.encode([1u8; 31]));
@@ -525,6 +781,24 @@ mod properties {
             let text = String::from_utf8_lossy(&bytes);
             let _ = VerifyingKey::from_pem(&text);
             let _ = SigningKey::from_pem(&text);
+        }
+
+        #[test]
+        fn arbitrary_signatures_never_panic_the_verifiers(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            use vouch_crypto::{Curve, Hash, fixed_signature_from_scalars, fixed_signature_to_der};
+            let key = SigningKey::generate_p256().unwrap().verifying_key();
+            for hash in [Hash::Sha256, Hash::Sha384, Hash::Sha512] {
+                prop_assert!(key.verify_asn1(hash, b"m", &bytes).is_err());
+                prop_assert!(key.verify_with_hash(hash, b"m", &bytes).is_err());
+            }
+            let (r, s) = bytes.split_at(bytes.len() / 2);
+            for curve in [Curve::P256, Curve::P384, Curve::P521] {
+                if let Ok(fixed) = fixed_signature_from_scalars(curve, r, s) {
+                    prop_assert_eq!(fixed.len(), 2 * curve.field_len());
+                    prop_assert!(fixed_signature_to_der(curve, &fixed).is_ok());
+                }
+                let _ = fixed_signature_to_der(curve, &bytes);
+            }
         }
 
         #[test]

@@ -20,14 +20,16 @@ pub fn deterministic_key(seed: u64) -> Result<SigningKey, CryptoError> {
 
 /// Derives a key on `curve` from `seed`.
 ///
-/// The scalar is the hash (SHA-256 for P-256, SHA-384 for P-384) of a domain
-/// prefix, the seed and a retry counter. A hash that is zero or not below
-/// the group order (probability about 2^-32 for P-256, far less for P-384)
-/// is retried with the next counter value.
+/// The scalar is the hash (SHA-256 for P-256, SHA-384 for P-384, SHA-512
+/// left-padded to 66 bytes for P-521) of a domain prefix, the seed and a
+/// retry counter. A hash that is zero or not below the group order
+/// (probability about 2^-32 for P-256, far less for P-384) is retried with
+/// the next counter value.
 pub fn deterministic_key_on(curve: Curve, seed: u64) -> Result<SigningKey, CryptoError> {
     let alg = match curve {
         Curve::P256 => &digest::SHA256,
         Curve::P384 => &digest::SHA384,
+        Curve::P521 => &digest::SHA512,
     };
     let mut last_err = CryptoError::KeyGeneration;
     for counter in 0u32..16 {
@@ -35,7 +37,12 @@ pub fn deterministic_key_on(curve: Curve, seed: u64) -> Result<SigningKey, Crypt
         ctx.update(SEED_DOMAIN);
         ctx.update(&seed.to_be_bytes());
         ctx.update(&counter.to_be_bytes());
-        match SigningKey::from_private_scalar(curve, ctx.finish().as_ref()) {
+        // A P-521 scalar is 66 bytes: the 64-byte SHA-512 digest, left-padded
+        // (below the group order by construction).
+        let digest = ctx.finish();
+        let mut scalar = vec![0u8; curve.field_len().saturating_sub(digest.as_ref().len())];
+        scalar.extend_from_slice(digest.as_ref());
+        match SigningKey::from_private_scalar(curve, &scalar) {
             Ok(key) => return Ok(key),
             Err(e) => last_err = e,
         }
