@@ -131,33 +131,6 @@ pub(crate) fn integer(d: &mut Decoder<'_>) -> Option<i128> {
     }
 }
 
-/// Appends a CBOR head (major type and argument) in its shortest form.
-pub(crate) fn push_head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let m = major << 5;
-    match arg {
-        0..=23 => out.push(m | arg as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, arg as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&arg.to_be_bytes());
-        }
-    }
-}
-
-/// Appends a byte string.
-pub(crate) fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    push_head(out, 2, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,22 +186,5 @@ mod tests {
         assert!(skip_all(&[0xff]).is_err());
         // A huge claimed length stops at the end of the input.
         assert!(skip_all(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00]).is_err());
-    }
-
-    #[test]
-    fn heads_are_shortest_form() {
-        for (arg, expect) in [
-            (0u64, vec![0x40]),
-            (23, vec![0x57]),
-            (24, vec![0x58, 24]),
-            (255, vec![0x58, 0xff]),
-            (256, vec![0x59, 0x01, 0x00]),
-            (65_536, vec![0x5a, 0x00, 0x01, 0x00, 0x00]),
-            (1 << 32, vec![0x5b, 0, 0, 0, 1, 0, 0, 0, 0]),
-        ] {
-            let mut out = Vec::new();
-            push_head(&mut out, 2, arg);
-            assert_eq!(out, expect, "{arg}");
-        }
     }
 }

@@ -24,7 +24,8 @@ pub enum TokenError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The protected header names no algorithm, or one other than ES256/ES384.
+    /// The protected header names no algorithm, or one other than ES256, ES384
+    /// or ES512.
     #[error("unsupported algorithm: {0}")]
     UnsupportedAlgorithm(String),
     /// The signature did not verify with the key given (or the key does not

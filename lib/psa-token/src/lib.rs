@@ -18,13 +18,14 @@
 //! # let _ = (nonce, evidence_json); Ok(()) }
 //! ```
 //!
-//! Decoding is bounded: indefinite-length items are rejected, nesting stops
-//! at 32 levels, and no length read from the input drives an allocation
-//! larger than the input itself.
+//! The COSE_Sign1 envelope is decoded by `vouch-cose` (coset), shared with
+//! every other COSE reader. Decoding is bounded: the envelope's nesting
+//! stops at 64 levels; in the claims, indefinite-length items are rejected
+//! and nesting stops at 32 levels; no length read from the input drives an
+//! allocation larger than the input itself.
 
 mod cbor;
 mod claims;
-mod cose;
 mod error;
 mod json;
 mod token;

@@ -2,24 +2,27 @@
 
 use std::ops::Range;
 
+use vouch_cose::{CoseError, Sign1Ref};
 use vouch_crypto::{Algorithm, VerifyingKey};
 
-use crate::cose::{self, Alg};
 use crate::{Claims, TokenError};
 
 /// A decoded and validated PSA attestation token.
 ///
-/// Decoding keeps the COSE `Sig_structure` already serialized, so
-/// [`Token::verify_signature`] goes straight to the signature check without
-/// re-encoding anything.
+/// The COSE_Sign1 envelope is taken apart by `vouch-cose`'s zero-copy
+/// decoder, the one every scheme shares. Decoding keeps the COSE
+/// `Sig_structure` already serialized, so [`Token::verify_signature`] goes
+/// straight to the signature check without re-encoding anything.
 #[derive(Clone, Debug)]
 pub struct Token {
     /// `["Signature1", protected, h'', payload]`, CBOR-encoded.
     to_be_signed: Vec<u8>,
-    protected: Range<usize>,
+    /// Where the payload sits in `to_be_signed` (at its end).
     payload: Range<usize>,
+    protected: Vec<u8>,
     signature: Vec<u8>,
-    alg: Alg,
+    /// The protected `alg`, or the text of the error naming it.
+    alg: Result<Algorithm, String>,
     claims: Claims,
 }
 
@@ -29,16 +32,25 @@ impl Token {
     /// `DecodeAndValidateEvidenceFromCOSE` does. The signature is not
     /// checked: see [`Token::verify_signature`].
     pub fn decode(bytes: &[u8]) -> Result<Self, TokenError> {
-        let sign1 = cose::parse(bytes)?;
-        let claims = Claims::decode_map(sign1.payload)?;
-        let (to_be_signed, protected, payload) =
-            cose::sig_structure(sign1.protected, sign1.payload);
+        let sign1 = Sign1Ref::decode(bytes).map_err(envelope_error)?;
+        // A detached (nil) payload has no claims: decoding them reports EOF,
+        // as psatoken does.
+        let payload = sign1.payload().unwrap_or_default();
+        let claims = Claims::decode_map(payload)?;
+        let to_be_signed = sign1.to_be_signed();
+        // The Sig_structure ends with the payload's bytes.
+        let payload = to_be_signed.len().saturating_sub(payload.len())..to_be_signed.len();
+        let alg = sign1.algorithm().map_err(|e| match e {
+            CoseError::MissingAlgorithm => "no algorithm in the protected header".to_owned(),
+            CoseError::UnsupportedAlgorithm(value) => format!("COSE algorithm {value}"),
+            other => other.to_string(),
+        });
         Ok(Self {
-            to_be_signed,
-            protected,
             payload,
-            signature: sign1.signature.to_vec(),
-            alg: sign1.alg,
+            protected: sign1.protected_bytes().to_vec(),
+            signature: sign1.signature().to_vec(),
+            to_be_signed,
+            alg,
             claims,
         })
     }
@@ -55,23 +67,12 @@ impl Token {
 
     /// The signature algorithm named in the protected header.
     pub fn algorithm(&self) -> Result<Algorithm, TokenError> {
-        match &self.alg {
-            Alg::Int(id) => Algorithm::from_cose(*id)
-                .ok_or_else(|| TokenError::UnsupportedAlgorithm(format!("COSE algorithm {id}"))),
-            Alg::Other(name) => Err(TokenError::UnsupportedAlgorithm(format!(
-                "COSE algorithm {name}"
-            ))),
-            Alg::Absent => Err(TokenError::UnsupportedAlgorithm(
-                "no algorithm in the protected header".to_owned(),
-            )),
-        }
+        self.alg.clone().map_err(TokenError::UnsupportedAlgorithm)
     }
 
     /// The serialized protected header.
     pub fn protected_header(&self) -> &[u8] {
-        self.to_be_signed
-            .get(self.protected.clone())
-            .unwrap_or_default()
+        &self.protected
     }
 
     /// The payload: the serialized claims-set.
@@ -100,4 +101,16 @@ impl Token {
         key.verify(alg, &self.to_be_signed, &self.signature)
             .map_err(TokenError::Signature)
     }
+}
+
+/// Maps an envelope error onto psatoken's wording: everything is "failed
+/// CBOR decoding for CWT: <detail>", with the detail alone for CBOR and
+/// shape errors (`unexpected EOF`, as Veraison says for a truncated token).
+fn envelope_error(e: CoseError) -> TokenError {
+    TokenError::CoseDecode(match e {
+        CoseError::Decode(detail) => detail,
+        CoseError::ProtectedHeader(detail) => format!("protected header: {detail}"),
+        CoseError::UnprotectedHeader(detail) => format!("unprotected header: {detail}"),
+        other => other.to_string(),
+    })
 }
