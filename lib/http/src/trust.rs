@@ -18,6 +18,13 @@ pub fn problem(error: &TrustError) -> Problem {
             reason,
             retry_after,
         } => Problem::unavailable(format!("trust service unavailable: {reason}"), *retry_after),
+        TrustError::UnsupportedMediaType {
+            media_type,
+            supported,
+        } => Problem::unsupported_media_type(
+            format!("no active plugin found for {media_type}"),
+            supported.iter().map(String::as_str),
+        ),
         TrustError::InvalidInput(message) => Problem::bad_request(message.clone()),
         TrustError::Internal(message) => {
             tracing::error!(%message, "trust service failure");
@@ -89,6 +96,46 @@ pub fn add_discovery_cache_headers(response: &mut Response, max_age: Duration) {
         let text = text.replace("+0000", "GMT");
         if let Ok(v) = HeaderValue::from_str(&text) {
             headers.insert(header::EXPIRES, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+    use http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn every_trust_error_has_one_http_status() {
+        let cases = [
+            (
+                TrustError::unavailable("busy"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                TrustError::UnsupportedMediaType {
+                    media_type: "application/x".into(),
+                    supported: vec!["a/b".into(), "c/d".into()],
+                },
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                TrustError::InvalidInput("bad".into()),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                TrustError::Internal("boom".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (error, status) in cases {
+            let response = problem(&error).into_response();
+            assert_eq!(response.status(), status, "{error:?}");
+            if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                assert_eq!(response.headers()[header::ACCEPT], "a/b, c/d");
+            }
         }
     }
 }

@@ -7,16 +7,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use vouch_schemes::psa::{PROFILE_CURRENT, PsaIot};
-use vouch_schemes::{Measurement, Scheme};
+use vouch_schemes::{DecodedReference, Scheme, TrustAnchorKey};
 use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
 use vouch_testkit::psa::{Device, SwComponent};
 
-fn setup() -> (
-    Vec<u8>,
-    [u8; 32],
-    vouch_crypto::VerifyingKey,
-    Vec<Measurement>,
-) {
+fn setup() -> (Vec<u8>, [u8; 32], TrustAnchorKey, Vec<DecodedReference>) {
     let device = Device::from_seed(3).expect("device");
     let nonce = [0x42; 32];
     let components = SwComponent::acme_components();
@@ -44,10 +39,15 @@ fn setup() -> (
         .expect("endorsements");
     let measurements = endorsements
         .reference_values
-        .into_iter()
-        .map(|rv| rv.measurement)
+        .iter()
+        .map(|rv| PsaIot.decode_reference_value(&rv.body).expect("decodes"))
         .collect();
-    (token, nonce, device.key.verifying_key(), measurements)
+    (
+        token,
+        nonce,
+        TrustAnchorKey::Key(device.key.verifying_key()),
+        measurements,
+    )
 }
 
 fn appraisal(c: &mut Criterion) {

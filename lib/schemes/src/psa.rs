@@ -5,14 +5,16 @@
 
 mod endorsements;
 mod matching;
+mod measurement;
 
-use vouch_crypto::VerifyingKey;
+pub use measurement::{Digest, MatchRule, Measurement};
+
 use vouch_ear::{Appraisal, TrustClaim};
 use vouch_psa_token::{LifecycleState, Token};
 
 use crate::{
-    BadEvidence, EndorsementError, Endorsements, Evidence, Measurement, ProvisioningMediaType,
-    Scheme,
+    BadEvidence, DecodedReference, EndorsementError, Endorsements, Evidence, ProvisioningMediaType,
+    Scheme, TrustAnchorKey, references_of,
 };
 
 /// Scheme name, EAR submod name and policy suffix.
@@ -82,6 +84,10 @@ impl Scheme for PsaIot {
         endorsements::extract(corim, profile)
     }
 
+    fn decode_reference_value(&self, body: &[u8]) -> Result<DecodedReference, EndorsementError> {
+        crate::decode_reference::<Measurement>(body)
+    }
+
     fn decode_evidence(&self, evidence: &[u8]) -> Result<Box<dyn Evidence>, BadEvidence> {
         let token = Token::decode(evidence).map_err(|e| BadEvidence::new(e.to_string()))?;
         let claims = token.claims();
@@ -100,7 +106,7 @@ impl Evidence for PsaEvidence {
         &self.ta_id
     }
 
-    fn verify_integrity(&self, nonce: &[u8], key: &VerifyingKey) -> Result<(), BadEvidence> {
+    fn verify_integrity(&self, nonce: &[u8], anchor: &TrustAnchorKey) -> Result<(), BadEvidence> {
         // Freshness first, as Veraison does: a replayed token is reported
         // as stale even when its signature is also wrong.
         let token_nonce = &self.token.claims().nonce;
@@ -112,14 +118,15 @@ impl Evidence for PsaEvidence {
             )));
         }
         self.token
-            .verify_signature(key)
+            .verify_signature(anchor.as_key()?)
             .map_err(|e| BadEvidence::new(e.to_string()))
     }
 
     fn appraise(
         &self,
-        reference_values: &[Measurement],
+        reference_values: &[DecodedReference],
     ) -> Result<Vec<(String, Appraisal)>, BadEvidence> {
+        let reference_values: Vec<&Measurement> = references_of(reference_values).collect();
         let claims = self.token.claims();
         let mut appraisal = Appraisal::new();
         let tv = &mut appraisal.trust_vector;
@@ -138,7 +145,7 @@ impl Evidence for PsaEvidence {
                 tv.storage_opaque = TrustClaim::UNENCRYPTED_SECRETS;
             }
         }
-        tv.executables = if matching::software_matches(&claims.sw_components, reference_values)? {
+        tv.executables = if matching::software_matches(&claims.sw_components, &reference_values)? {
             TrustClaim::APPROVED_RUNTIME
         } else {
             TrustClaim::UNRECOGNIZED_RUNTIME

@@ -12,6 +12,15 @@ pub enum TrustError {
         /// How long the client should wait before retrying.
         retry_after: Duration,
     },
+    /// No scheme handles the media type. Front ends answer 415 with the
+    /// supported types.
+    #[error("unsupported media type {media_type}")]
+    UnsupportedMediaType {
+        /// The media type as given.
+        media_type: String,
+        /// The media types that are supported for this operation.
+        supported: Vec<String>,
+    },
     /// The request itself is malformed.
     #[error("invalid request: {0}")]
     InvalidInput(String),

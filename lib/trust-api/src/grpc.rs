@@ -9,8 +9,8 @@ use vouch_proto::trust as pb;
 use vouch_proto::trust::trust_client::TrustClient;
 
 use crate::{
-    AttestationOutcome, AttestationRequest, Bytes, DEFAULT_TENANT, MediaType, ServiceState,
-    ServiceStatus, SubmitOutcome, Trust, TrustError,
+    AttestationOutcome, AttestationRequest, AttestationStatus, Bytes, DEFAULT_TENANT, MediaType,
+    ServiceState, ServiceStatus, SubmitOutcome, Trust, TrustError,
 };
 
 /// gRPC metadata key carrying the server's suggested back-off, in seconds.
@@ -231,16 +231,22 @@ impl Trust for GrpcTrust {
         let message = pb::AttestationRequest {
             tenant_id: DEFAULT_TENANT.to_owned(),
             evidence: request.evidence,
-            media_type: request.media_type,
+            media_type: request.media_type.as_str().to_owned(),
             nonce: Bytes::copy_from_slice(request.nonce.as_bytes()),
         };
         let response = self
             .call(|mut c| async move { c.get_attestation(message).await })
             .await?;
+        let status = AttestationStatus::parse(&response.status).ok_or_else(|| {
+            TrustError::Internal(format!(
+                "trust answered an unknown status {:?}",
+                response.status
+            ))
+        })?;
         Ok(AttestationOutcome {
             ear: response.ear,
             scheme: response.scheme,
-            status: response.status,
+            status,
         })
     }
 
@@ -329,6 +335,19 @@ pub fn from_status(status: Status) -> TrustError {
                 retry_after,
             }
         }
+        Code::InvalidArgument if status.metadata().get(SUPPORTED_METADATA).is_some() => {
+            let supported = status
+                .metadata()
+                .get_all(SUPPORTED_METADATA)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect();
+            TrustError::UnsupportedMediaType {
+                media_type: status.message().to_owned(),
+                supported,
+            }
+        }
         Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
             TrustError::InvalidInput(status.message().to_owned())
         }
@@ -349,10 +368,34 @@ pub fn to_status(error: &TrustError) -> Status {
             }
             status
         }
+        TrustError::UnsupportedMediaType {
+            media_type,
+            supported,
+        } => {
+            // The message carries the media type; each supported type
+            // travels as one metadata value, whose presence marks the
+            // error as this variant.
+            let mut status = Status::invalid_argument(media_type.clone());
+            for s in supported {
+                if let Ok(value) = s.parse() {
+                    status.metadata_mut().append(SUPPORTED_METADATA, value);
+                }
+            }
+            if status.metadata().get(SUPPORTED_METADATA).is_none()
+                && let Ok(value) = "".parse()
+            {
+                status.metadata_mut().insert(SUPPORTED_METADATA, value);
+            }
+            status
+        }
         TrustError::InvalidInput(message) => Status::invalid_argument(message.clone()),
         TrustError::Internal(message) => Status::internal(message.clone()),
     }
 }
+
+/// gRPC metadata listing the supported media types of an
+/// [`TrustError::UnsupportedMediaType`].
+const SUPPORTED_METADATA: &str = "vouch-supported-media-type";
 
 #[cfg(test)]
 mod tests {
@@ -366,6 +409,10 @@ mod tests {
                 retry_after: Duration::from_secs(3),
             },
             TrustError::InvalidInput("bad".into()),
+            TrustError::UnsupportedMediaType {
+                media_type: "application/x".into(),
+                supported: vec!["application/psa-attestation-token".into(), "a/b".into()],
+            },
             TrustError::Internal("boom".into()),
         ];
         for case in cases {

@@ -29,8 +29,8 @@ pub const DEFAULT_TENANT: &str = "0";
 /// Evidence to appraise, with the session nonce it must be fresh against.
 #[derive(Debug, Clone)]
 pub struct AttestationRequest {
-    /// The media type the attester declared, as sent.
-    pub media_type: String,
+    /// The media type the attester declared, parsed.
+    pub media_type: MediaType,
     /// The evidence bytes.
     pub evidence: Bytes,
     /// The challenge-response session nonce.
@@ -44,8 +44,52 @@ pub struct AttestationOutcome {
     pub ear: String,
     /// The scheme that appraised the evidence, e.g. `PSA_IOT`.
     pub scheme: String,
-    /// The overall status across submods (`affirming`, `warning`, ...).
-    pub status: String,
+    /// The overall status across submods.
+    pub status: AttestationStatus,
+}
+
+/// The overall verdict of an appraisal: the EAR trust tier of its least
+/// trustworthy submod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum AttestationStatus {
+    /// Nothing could be said.
+    #[default]
+    None,
+    /// The attester is trustworthy.
+    Affirming,
+    /// The attester is trustworthy with reservations.
+    Warning,
+    /// The attester is not trustworthy.
+    Contraindicated,
+}
+
+impl AttestationStatus {
+    /// The EAR name (`none`, `affirming`, `warning`, `contraindicated`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttestationStatus::None => "none",
+            AttestationStatus::Affirming => "affirming",
+            AttestationStatus::Warning => "warning",
+            AttestationStatus::Contraindicated => "contraindicated",
+        }
+    }
+
+    /// Parses an EAR status name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "none" => AttestationStatus::None,
+            "affirming" => AttestationStatus::Affirming,
+            "warning" => AttestationStatus::Warning,
+            "contraindicated" => AttestationStatus::Contraindicated,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for AttestationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What happened to a submitted CoRIM.
@@ -119,4 +163,24 @@ pub trait Trust: Send + Sync + 'static {
 
     /// The public JWK that verifies EARs (with `alg`).
     async fn ear_public_key(&self) -> Result<Arc<serde_json::Value>, TrustError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attestation_statuses_round_trip_and_order_by_severity() {
+        for status in [
+            AttestationStatus::None,
+            AttestationStatus::Affirming,
+            AttestationStatus::Warning,
+            AttestationStatus::Contraindicated,
+        ] {
+            assert_eq!(AttestationStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(AttestationStatus::parse("AFFIRMING"), None);
+        assert!(AttestationStatus::Contraindicated > AttestationStatus::Warning);
+        assert!(AttestationStatus::Warning > AttestationStatus::Affirming);
+    }
 }

@@ -81,8 +81,9 @@ fn attest(c: &mut Criterion) {
         })
         .collect();
     let corim_type = MediaType::parse(PsaCorimEncoding::Current.media_type()).expect("type");
+    let token_type = MediaType::parse(TOKEN_MEDIA_TYPE).expect("type");
     let request = |i: usize| AttestationRequest {
-        media_type: TOKEN_MEDIA_TYPE.to_owned(),
+        media_type: token_type.clone(),
         evidence: tokens[i % tokens.len()].clone(),
         nonce: nonce.clone(),
     };
@@ -108,7 +109,8 @@ fn attest(c: &mut Criterion) {
         }
         let first = cached.attest(request(0)).await.expect("attests");
         assert_eq!(
-            first.status, "affirming",
+            first.status.as_str(),
+            "affirming",
             "the benchmark must appraise a good device"
         );
         (cached, uncached)

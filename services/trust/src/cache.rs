@@ -17,22 +17,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use moka::sync::Cache;
 use tokio::sync::broadcast::error::RecvError;
-use vouch_crypto::VerifyingKey;
-use vouch_schemes::Measurement;
+use vouch_schemes::{DecodedReference, Scheme, TrustAnchorKey};
 use vouch_store::{EndorsementStore, StoreChange, StoreError};
 
 /// A cached trust anchor.
 #[derive(Debug)]
 pub(crate) struct CachedTrustAnchor {
-    pub(crate) key: VerifyingKey,
+    pub(crate) key: TrustAnchorKey,
     pub(crate) reference_id: Vec<u8>,
     pub(crate) not_after: Option<i64>,
 }
 
-/// A cached reference value.
-#[derive(Debug)]
+/// A cached reference value, decoded by its scheme.
 pub(crate) struct CachedMeasurement {
-    pub(crate) measurement: Measurement,
+    pub(crate) measurement: DecodedReference,
     pub(crate) not_after: Option<i64>,
 }
 
@@ -109,8 +107,7 @@ impl EndorsementCache {
         let record = store.trust_anchor(scheme, ta_id).await?;
         let value = match record {
             Some(r) => Some(Arc::new(CachedTrustAnchor {
-                key: VerifyingKey::from_spki_der(&r.key)
-                    .map_err(|e| LookupError::Corrupt(format!("trust anchor key: {e}")))?,
+                key: TrustAnchorKey::from_bytes(&r.key).map_err(LookupError::Corrupt)?,
                 reference_id: r.rv_id,
                 not_after: r.not_after,
             })),
@@ -127,21 +124,22 @@ impl EndorsementCache {
     pub(crate) async fn reference_values(
         &self,
         store: &dyn EndorsementStore,
-        scheme: &'static str,
+        scheme: &dyn Scheme,
         rv_id: &[u8],
     ) -> Result<Arc<[CachedMeasurement]>, LookupError> {
-        let cache = self.schemes.get(scheme);
+        let cache = self.schemes.get(scheme.name());
         if let Some(hit) = cache.and_then(|c| c.reference_values.get(rv_id)) {
             return Ok(hit);
         }
         let seen = self.generation.load(Ordering::SeqCst);
-        let records = store.reference_values(scheme, rv_id).await?;
+        let records = store.reference_values(scheme.name(), rv_id).await?;
         let value = records
             .iter()
             .map(|r| {
                 Ok(CachedMeasurement {
-                    measurement: Measurement::from_body(&r.body)
-                        .map_err(|e| LookupError::Corrupt(format!("reference value: {e}")))?,
+                    measurement: scheme
+                        .decode_reference_value(&r.body)
+                        .map_err(|e| LookupError::Corrupt(e.to_string()))?,
                     not_after: r.not_after,
                 })
             })

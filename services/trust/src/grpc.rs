@@ -62,10 +62,12 @@ impl pb::trust_server::Trust for GrpcTrustServer {
         let request = request.into_inner();
         let nonce = vouch_trust_api::Nonce::new(request.nonce.to_vec())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let media_type = MediaType::parse(&request.media_type)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let outcome = self
             .service
             .attest(vouch_trust_api::AttestationRequest {
-                media_type: request.media_type,
+                media_type,
                 evidence: request.evidence,
                 nonce,
             })
@@ -74,7 +76,7 @@ impl pb::trust_server::Trust for GrpcTrustServer {
         Ok(Response::new(pb::AttestationResponse {
             ear: outcome.ear,
             scheme: outcome.scheme,
-            status: outcome.status,
+            status: outcome.status.as_str().to_owned(),
         }))
     }
 

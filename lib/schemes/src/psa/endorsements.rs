@@ -9,10 +9,9 @@ use vouch_corim::{
 };
 use vouch_crypto::VerifyingKey;
 
+use super::{Digest, MatchRule, Measurement};
 use super::{PROFILE_CURRENT, PROFILE_LEGACY, trust_anchor_id};
-use crate::{
-    Digest, EndorsementError, Endorsements, MatchRule, Measurement, ReferenceValue, TrustAnchor,
-};
+use crate::{EndorsementError, Endorsements, ReferenceValue, TrustAnchor, TrustAnchorKey};
 
 /// The mkey of a reference value in the current encoding.
 const SOFTWARE_COMPONENT_MKEY: &str = "psa.software-component";
@@ -97,7 +96,7 @@ fn extract_comid(
                 measurement(m, i, encoding).map_err(|msg| at(msg, c, "reference triple", t))?;
             out.reference_values.push(ReferenceValue {
                 reference_id: implementation_id.to_vec(),
-                measurement,
+                body: crate::encode_reference(&measurement),
             });
         }
     }
@@ -184,7 +183,7 @@ fn trust_anchor(
     Ok(TrustAnchor {
         id: trust_anchor_id(&implementation_id, &instance_id),
         reference_id: implementation_id.to_vec(),
-        key,
+        key: TrustAnchorKey::Key(key),
     })
 }
 

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use vouch_psa_token::SwComponent;
 
-use crate::{BadEvidence, MatchRule, Measurement};
+use super::{MatchRule, Measurement};
+use crate::BadEvidence;
 
 /// Whether the evidence's software components match the reference values.
 ///
@@ -14,14 +15,16 @@ use crate::{BadEvidence, MatchRule, Measurement};
 /// the current rule, exactly as Veraison's PSA scheme reports it.
 pub(super) fn software_matches(
     components: &[SwComponent],
-    reference_values: &[Measurement],
+    reference_values: &[&Measurement],
 ) -> Result<bool, BadEvidence> {
     let current: Vec<&Measurement> = reference_values
         .iter()
+        .copied()
         .filter(|m| m.rule == MatchRule::PsaComponent)
         .collect();
     let legacy: Vec<&Measurement> = reference_values
         .iter()
+        .copied()
         .filter(|m| m.rule == MatchRule::PsaRefValId)
         .collect();
     if current.is_empty() && legacy.is_empty() {
@@ -115,7 +118,11 @@ fn reference_values_are_present(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Digest;
+
+    fn matches(components: &[SwComponent], rvs: &[Measurement]) -> Result<bool, BadEvidence> {
+        software_matches(components, &rvs.iter().collect::<Vec<_>>())
+    }
+    use super::super::Digest;
 
     fn component(mtype: Option<&str>, value: u8, version: Option<&str>) -> SwComponent {
         SwComponent {
@@ -150,23 +157,23 @@ mod tests {
             component(Some("BL"), 1, Some("1.0")),
             component(Some("PRoT"), 2, Some("2.0")),
         ];
-        assert_eq!(software_matches(&good, &rvs), Ok(true));
+        assert_eq!(matches(&good, &rvs), Ok(true));
         let unknown = [
             component(Some("BL"), 1, Some("1.0")),
             component(Some("PRoT"), 3, Some("2.0")),
         ];
-        assert_eq!(software_matches(&unknown, &rvs), Ok(false));
+        assert_eq!(matches(&unknown, &rvs), Ok(false));
         let wrong_type = [component(Some("PRoT"), 1, Some("1.0"))];
-        assert_eq!(software_matches(&wrong_type, &rvs), Ok(false));
+        assert_eq!(matches(&wrong_type, &rvs), Ok(false));
         // A subset of the reference values is fine under the current rule.
-        assert_eq!(software_matches(&good[..1], &rvs), Ok(true));
+        assert_eq!(matches(&good[..1], &rvs), Ok(true));
     }
 
     #[test]
     fn current_rule_reports_missing_version_as_bad_evidence() {
         let rvs = [rv(MatchRule::PsaComponent, Some("BL"), 1, None)];
         assert_eq!(
-            software_matches(&[component(Some("BL"), 1, None)], &rvs),
+            matches(&[component(Some("BL"), 1, None)], &rvs),
             Err(BadEvidence::new(
                 "S/W comp. 0 version: missing optional field"
             ))
@@ -184,23 +191,23 @@ mod tests {
             component(Some("PRoT"), 2, Some("1.3.5")),
             component(Some("ARoT"), 3, Some("0.1.4")),
         ];
-        assert_eq!(software_matches(&good, &rvs), Ok(true));
-        assert_eq!(software_matches(&good[..1], &rvs), Ok(false));
+        assert_eq!(matches(&good, &rvs), Ok(true));
+        assert_eq!(matches(&good[..1], &rvs), Ok(false));
         // Missing evidence version against a versioned reference value.
         let no_version = [
             component(Some("BL"), 1, None),
             component(Some("PRoT"), 2, None),
         ];
-        assert_eq!(software_matches(&no_version, &rvs), Ok(false));
+        assert_eq!(matches(&no_version, &rvs), Ok(false));
         // A reference value without a type never matches a typed component.
         let untyped = [rv(MatchRule::PsaRefValId, None, 1, None)];
-        assert_eq!(software_matches(&good, &untyped), Ok(false));
+        assert_eq!(matches(&good, &untyped), Ok(false));
     }
 
     #[test]
     fn nothing_to_compare_is_not_a_match() {
         assert_eq!(
-            software_matches(&[component(Some("BL"), 1, Some("1"))], &[]),
+            matches(&[component(Some("BL"), 1, Some("1"))], &[]),
             Ok(false)
         );
     }

@@ -30,7 +30,7 @@ fn b64url(bytes: &[u8]) -> String {
 /// submod, the status, the policy id (if expected), every expected trust
 /// vector claim, and the exact annotated evidence and policy claims (if
 /// expected).
-fn compare_to_expected(ear: &vouch_ear::Ear, expected: &serde_json::Value, what: &str) {
+pub fn compare_to_expected(ear: &vouch_ear::Ear, expected: &serde_json::Value, what: &str) {
     let actual = serde_json::to_value(&ear.submods).unwrap();
     for (name, want) in expected.as_object().unwrap() {
         let got = &actual[name];
@@ -62,8 +62,19 @@ fn expected(dir: &Path, name: &str) -> serde_json::Value {
 
 /// Runs one session with `nonce` and returns the verified EAR.
 async fn attest(app: &TestApp, nonce: &[u8], token: Vec<u8>) -> vouch_ear::Ear {
+    attest_as(app, nonce, PSA_TOKEN_MT, token).await
+}
+
+/// Runs one session with `nonce`, submits `evidence` as `media_type`, and
+/// returns the verified EAR.
+pub async fn attest_as(
+    app: &TestApp,
+    nonce: &[u8],
+    media_type: &str,
+    evidence: Vec<u8>,
+) -> vouch_ear::Ear {
     let (session, _) = app.session(&format!("?nonce={}", b64url(nonce))).await;
-    let response = app.submit(&session, PSA_TOKEN_MT, token).await;
+    let response = app.submit(&session, media_type, evidence).await;
     assert!(
         response.status().is_success(),
         "evidence submission failed with {}",
@@ -72,7 +83,8 @@ async fn attest(app: &TestApp, nonce: &[u8], token: Vec<u8>) -> vouch_ear::Ear {
     ear_of(app, response).await
 }
 
-async fn app_with(
+/// A fresh Vouch with `corims` (media type, vector file) provisioned.
+pub async fn app_with(
     spawn: &impl AsyncFn() -> TestApp,
     dir: &Path,
     corims: &[(&str, &str)],
