@@ -6,7 +6,12 @@
 //! from first principles (our own keys and claims), so tests never depend on
 //! files copied from elsewhere.
 
+pub mod cca;
 pub mod corim;
+pub mod enacttrust;
 pub mod keys;
+pub mod parsec_tpm;
 pub mod psa;
+pub mod riot;
+pub mod signed_corim;
 pub mod vectors;
