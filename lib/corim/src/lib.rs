@@ -14,9 +14,11 @@
 //!   (tag 600), [`MeasurementKey::PsaRefValId`] (tag 601) and
 //!   [`MeasurementKey::CcaPlatformConfigId`] (tag 602).
 //!
-//! Signed CoRIMs (COSE_Sign1) are rejected with
-//! [`CorimError::SignedNotSupported`]. The decoder never panics; see
-//! [`Limits`] for the resource bounds it enforces.
+//! Signed CoRIMs (COSE_Sign1) are rejected by [`decode`] with
+//! [`CorimError::SignedNotSupported`]: [`signed::SignedCorim`] reads their
+//! envelope, and the payload is then an unsigned CoRIM for [`decode`]. The
+//! decoder never panics; see [`Limits`] for the resource bounds it
+//! enforces.
 //!
 //! [`Corim::encode`] writes the model back deterministically; the test kit
 //! uses it to mint CoRIMs.
@@ -25,6 +27,7 @@ mod decode;
 mod encode;
 mod error;
 mod model;
+pub mod signed;
 
 pub use decode::{Limits, decode, decode_comid, decode_comid_with_limits, decode_with_limits};
 pub use error::CorimError;

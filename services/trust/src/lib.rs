@@ -16,7 +16,9 @@ pub mod grpc;
 mod keys;
 mod registry;
 mod service;
+mod signed_corim;
 
 pub use cache::CacheLimits;
 pub use keys::{GENERATED_KEY_FILE, KeyError, load_or_create_signing_key, load_signing_key};
 pub use service::{TrustBuildError, TrustConfig, TrustService, default_schemes};
+pub use signed_corim::CorimSigners;

@@ -5,18 +5,19 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
-use vouch_ear::{Appraisal, Ear, EarSigner, TrustClaim, VerifierId};
+use vouch_ear::{Appraisal, Ear, EarSigner, TrustClaim, TrustTier, VerifierId};
 use vouch_schemes::{Endorsements, Evidence, Scheme};
 use vouch_store::{
     CorimRecord, EndorsementStore, ReferenceValueRecord, StoreError, Submission, TrustAnchorRecord,
 };
 use vouch_trust_api::{
-    AttestationOutcome, AttestationRequest, Bytes, MediaType, ServiceState, ServiceStatus,
-    SubmitOutcome, Trust, TrustError,
+    AttestationOutcome, AttestationRequest, AttestationStatus, Bytes, MediaType, ServiceState,
+    ServiceStatus, SubmitOutcome, Trust, TrustError,
 };
 
 use crate::cache::{CacheLimits, EndorsementCache, LookupError};
-use crate::registry::Registry;
+use crate::registry::{Provisioner, Registry};
+use crate::signed_corim::CorimSigners;
 
 /// Tuning for the trust service.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct TrustConfig {
     pub cache: CacheLimits,
     /// Reported as `ear.verifier-id.build` and the server version.
     pub build: String,
+    /// Who may sign CoRIMs, and whether unsigned ones are accepted.
+    pub corim_signers: CorimSigners,
     /// How often the store is pinged for readiness.
     pub store_check_interval: Duration,
     /// Consecutive failed pings after which the service reports `DOWN`
@@ -47,6 +50,7 @@ impl Default for TrustConfig {
             appraisal_timeout: Duration::from_secs(10),
             cache: CacheLimits::default(),
             build: format!("vouch-{}", env!("CARGO_PKG_VERSION")),
+            corim_signers: CorimSigners::default(),
             store_check_interval: Duration::from_secs(1),
             store_check_failures: 3,
         }
@@ -78,9 +82,9 @@ pub struct TrustService {
     config: TrustConfig,
 }
 
-/// The schemes this build of Vouch supports.
+/// The schemes this build of Vouch supports (`vouch_schemes::builtin`).
 pub fn default_schemes() -> Vec<Arc<dyn Scheme>> {
-    vec![Arc::new(vouch_schemes::psa::PsaIot)]
+    vouch_schemes::builtin()
 }
 
 fn now_unix() -> i64 {
@@ -121,7 +125,8 @@ impl TrustService {
         signing_key: vouch_crypto::SigningKey,
         config: TrustConfig,
     ) -> Result<Arc<Self>, TrustBuildError> {
-        let registry = Registry::new(schemes).map_err(TrustBuildError::Schemes)?;
+        let registry = Registry::new(schemes, config.corim_signers.require_signed())
+            .map_err(TrustBuildError::Schemes)?;
         let cache = Arc::new(EndorsementCache::new(registry.scheme_names(), config.cache));
         if signing_key.curve() != vouch_crypto::Curve::P256 {
             return Err(TrustBuildError::Signer(
@@ -201,12 +206,18 @@ impl TrustService {
     }
 
     fn sign(&self, ear: &Ear, scheme: &str) -> Result<AttestationOutcome, TrustError> {
-        let status = ear
+        let status = match ear
             .submods
             .values()
             .map(|a| a.status)
             .max()
-            .unwrap_or_default();
+            .unwrap_or_default()
+        {
+            TrustTier::None => AttestationStatus::None,
+            TrustTier::Affirming => AttestationStatus::Affirming,
+            TrustTier::Warning => AttestationStatus::Warning,
+            TrustTier::Contraindicated => AttestationStatus::Contraindicated,
+        };
         let jwt = self.signer.sign(ear).map_err(|e| {
             tracing::error!(error = %e, "signing the EAR failed");
             TrustError::Internal(format!("signing the attestation result failed: {e}"))
@@ -214,7 +225,7 @@ impl TrustService {
         Ok(AttestationOutcome {
             ear: jwt,
             scheme: scheme.to_owned(),
-            status: status.as_str().to_owned(),
+            status,
         })
     }
 
@@ -278,16 +289,20 @@ impl TrustService {
                 format!("integrity validation failed: {bad}"),
             );
         }
-        let cached = self
-            .cache
-            .reference_values(self.store.as_ref(), name, &trust_anchor.reference_id)
-            .await
-            .map_err(lookup_error)?;
-        let reference_values: Vec<_> = cached
-            .iter()
-            .filter(|rv| !is_expired(rv.not_after, now))
-            .map(|rv| rv.measurement.clone())
-            .collect();
+        let mut reference_values = Vec::new();
+        for rv_id in evidence.reference_ids(&trust_anchor.reference_id) {
+            let cached = self
+                .cache
+                .reference_values(self.store.as_ref(), scheme.as_ref(), &rv_id)
+                .await
+                .map_err(lookup_error)?;
+            reference_values.extend(
+                cached
+                    .iter()
+                    .filter(|rv| !is_expired(rv.not_after, now))
+                    .map(|rv| rv.measurement.clone()),
+            );
+        }
         let submods = match evidence.appraise(&reference_values) {
             Ok(submods) => submods,
             Err(bad) => {
@@ -300,23 +315,33 @@ impl TrustService {
             }
         };
         let mut ear = self.new_ear(nonce)?;
+        // Each scheme sets its submods' status: some (EnactTrust) state a
+        // tier the trust vector alone would not give.
         for (submod, mut appraisal) in submods {
             appraisal.policy_id = Some(format!("policy:{name}"));
-            appraisal.update_status_from_trust_vector();
             ear.submods.insert(submod, appraisal);
         }
         self.sign(&ear, name)
     }
 
     fn prepare_submission(
-        scheme: &dyn Scheme,
-        corim_profile: &str,
+        provisioner: &Provisioner,
+        signers: &CorimSigners,
         media_type: &MediaType,
         data: &[u8],
         now: i64,
     ) -> Result<Submission, String> {
+        let scheme = provisioner.scheme.as_ref();
+        let corim_profile = provisioner.corim_profile;
+        let opened;
+        let unsigned = if provisioner.signed {
+            opened = signers.open(data, now)?;
+            opened.as_slice()
+        } else {
+            data
+        };
         let corim =
-            vouch_corim::decode(data).map_err(|e| format!("could not decode CoRIM: {e}"))?;
+            vouch_corim::decode(unsigned).map_err(|e| format!("could not decode CoRIM: {e}"))?;
         if let Some(validity) = &corim.validity {
             if validity.not_after <= now {
                 return Err(format!(
@@ -360,7 +385,7 @@ impl TrustService {
                     scheme: scheme_name.clone(),
                     ta_id: ta.id,
                     rv_id: ta.reference_id,
-                    key: ta.key.to_spki_der(),
+                    key: ta.key.to_bytes(),
                     not_after,
                 })
                 .collect(),
@@ -369,7 +394,7 @@ impl TrustService {
                 .map(|rv| ReferenceValueRecord {
                     scheme: scheme_name.clone(),
                     rv_id: rv.reference_id,
-                    body: rv.measurement.to_body(),
+                    body: rv.body,
                     not_after,
                 })
                 .collect(),
@@ -416,7 +441,7 @@ async fn watch_store(service: Weak<TrustService>) {
     }
 }
 
-fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {
@@ -437,10 +462,10 @@ impl Trust for TrustService {
 
     async fn attest(&self, request: AttestationRequest) -> Result<AttestationOutcome, TrustError> {
         let Some(scheme) = self.registry.for_evidence(&request.media_type) else {
-            return Err(TrustError::InvalidInput(format!(
-                "no scheme handles evidence of type {}",
-                request.media_type
-            )));
+            return Err(TrustError::UnsupportedMediaType {
+                media_type: request.media_type.as_str().to_owned(),
+                supported: self.registry.verification_type_names(),
+            });
         };
         let Ok(_permit) = self.appraisals.try_acquire() else {
             return Err(TrustError::unavailable(
@@ -472,9 +497,10 @@ impl Trust for TrustService {
         data: Bytes,
     ) -> Result<SubmitOutcome, TrustError> {
         let Some(provisioner) = self.registry.for_provisioning(media_type) else {
-            return Err(TrustError::InvalidInput(format!(
-                "no scheme accepts endorsements of type {media_type}"
-            )));
+            return Err(TrustError::UnsupportedMediaType {
+                media_type: media_type.as_str().to_owned(),
+                supported: self.registry.provisioning_type_names(),
+            });
         };
         if data.is_empty() {
             return Ok(SubmitOutcome::Rejected("empty body".to_owned()));
@@ -485,16 +511,11 @@ impl Trust for TrustService {
             .await
             .map_err(|_| TrustError::unavailable("trust service is shutting down"))?;
         let media_type = media_type.clone();
+        let signers = self.config.corim_signers.clone();
         // Decoding a CoRIM and parsing thousands of keys is CPU work that
         // would stall the async workers serving appraisals.
         let prepared = tokio::task::spawn_blocking(move || {
-            TrustService::prepare_submission(
-                provisioner.scheme.as_ref(),
-                provisioner.corim_profile,
-                &media_type,
-                &data,
-                now_unix(),
-            )
+            TrustService::prepare_submission(&provisioner, &signers, &media_type, &data, now_unix())
         })
         .await
         .map_err(|e| TrustError::Internal(format!("CoRIM processing task failed: {e}")))?;
