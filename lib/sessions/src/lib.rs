@@ -12,6 +12,12 @@
 //! - [`MemcachedSessionStore`]: shared across replicas; keys are spread over
 //!   the servers by a consistent [`HashRing`], and every failure to reach a
 //!   server is [`SessionError::Unavailable`] so the HTTP layer can answer 503.
+//!
+//! Both offer an atomic conditional update: [`SessionStore::get_versioned`]
+//! reads a session with its [`Version`], and
+//! [`SessionStore::compare_and_swap`] replaces it only if nothing wrote it
+//! since. The verification service claims a session with it, so that of
+//! several simultaneous evidence submissions exactly one is appraised.
 
 mod memcached;
 mod memory;
@@ -52,11 +58,72 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deleting an unknown or expired session is not an error.
     async fn delete(&self, id: &str) -> Result<(), SessionError>;
 
+    /// Returns the session with its current [`Version`], or `None` when it
+    /// is unknown or expired.
+    async fn get_versioned(&self, id: &str) -> Result<Option<(Bytes, Version)>, SessionError>;
+
+    /// Atomically replaces the session with `value` (expiring at
+    /// `expires_at`) if, and only if, it is still at version `expected`:
+    /// nothing stored, replaced or deleted it since the read that returned
+    /// `expected`.
+    ///
+    /// Of several concurrent swaps from the same version, exactly one gets
+    /// [`CasOutcome::Swapped`]; the others get [`CasOutcome::Conflict`]. A
+    /// session that expired or was deleted meanwhile gives
+    /// [`CasOutcome::Gone`] and is not recreated. An `expires_at` that is not
+    /// in the future removes the session (still only at version `expected`).
+    async fn compare_and_swap(
+        &self,
+        id: &str,
+        expected: Version,
+        value: Bytes,
+        expires_at: SystemTime,
+    ) -> Result<CasOutcome, SessionError>;
+
     /// Cheap liveness check for readiness probes.
     async fn ping(&self) -> Result<(), SessionError>;
 
     /// Name of the backend, for logs ("memory", "memcached").
     fn backend(&self) -> &'static str;
+}
+
+/// The state of a stored session at one moment, as
+/// [`SessionStore::get_versioned`] and [`SessionStore::compare_and_swap`]
+/// report it. Every write to the session gives it a new version, so
+/// comparing versions tells whether anything wrote it in between.
+///
+/// Opaque, and meaningful only to the store that issued it: a counter in
+/// memory, memcached's CAS unique value in memcached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Version(u64);
+
+impl Version {
+    /// A version from the store's own representation (for implementations
+    /// of [`SessionStore`]).
+    pub const fn from_raw(raw: u64) -> Self {
+        Version(raw)
+    }
+
+    /// The store's own representation.
+    pub const fn into_raw(self) -> u64 {
+        self.0
+    }
+}
+
+/// What [`SessionStore::compare_and_swap`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum CasOutcome {
+    /// The session was at the expected version and now holds the new
+    /// value, at the version given. (When the swap removed the session, for
+    /// an expiry in the past, the version matches nothing any more.)
+    Swapped(Version),
+    /// Something else wrote the session since the expected version was
+    /// read; nothing was changed.
+    Conflict,
+    /// The session no longer exists (expired, deleted or evicted); nothing
+    /// was stored.
+    Gone,
 }
 
 /// The store operation that failed.
@@ -69,6 +136,8 @@ pub enum SessionOp {
     Get,
     /// Deleting a session.
     Delete,
+    /// Replacing a session only if it is still at a given version.
+    CompareAndSwap,
     /// Checking that the back end is reachable.
     Ping,
     /// Setting up the connection to the back end.
@@ -81,6 +150,7 @@ impl fmt::Display for SessionOp {
             SessionOp::Put => "put",
             SessionOp::Get => "get",
             SessionOp::Delete => "delete",
+            SessionOp::CompareAndSwap => "compare-and-swap",
             SessionOp::Ping => "ping",
             SessionOp::Connect => "connect",
         })

@@ -3,10 +3,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use memcache::exp::{AsyncMetaClient, Delete, Error as McError, Get, GetStatus, MetaClient, Set};
+use memcache::exp::{
+    AsyncMetaClient, Delete, Error as McError, Get, GetStatus, Meta, MetaClient, MutationStatus,
+    Set,
+};
 
 use crate::ring::{DEFAULT_VIRTUAL_NODES, HashRing};
-use crate::{SessionError, SessionOp, SessionStore, validate_session_id};
+use crate::{CasOutcome, SessionError, SessionOp, SessionStore, Version, validate_session_id};
 
 /// Key prefix Veraison uses for tenant 0: keys look like
 /// `session://0/5c5bd88b-…`.
@@ -79,6 +82,16 @@ impl MemcachedOptions {
 ///
 /// Memcached expiry has one-second granularity: an entry lives until the
 /// whole second at or after its `expires_at`.
+///
+/// [`compare_and_swap`](SessionStore::compare_and_swap) is memcached's own
+/// check-and-set: the [`Version`] is the item's CAS unique value, read with
+/// the meta command `mg <key> c v` (the meta protocol's `gets`), and the
+/// swap is `ms <key> C<cas>` (its `cas`), or `md <key> C<cas>` to remove.
+/// The server compares and stores under the item's lock, and each key lives
+/// on exactly one server of the ring, so the swap is atomic across every
+/// verification instance that shares the servers. Any write changes an
+/// item's CAS value, and a restarted server has lost the item, so a stale
+/// version can only fail.
 #[derive(Clone)]
 pub struct MemcachedSessionStore {
     client: AsyncMetaClient,
@@ -241,6 +254,72 @@ impl SessionStore for MemcachedSessionStore {
             .await
             .map_err(|e| classify(SessionOp::Delete, e))?;
         Ok(())
+    }
+
+    async fn get_versioned(&self, id: &str) -> Result<Option<(Bytes, Version)>, SessionError> {
+        let key = self.key_for(id)?;
+        let result = self
+            .client
+            .run(Get::new(&key).meta(Meta::NONE.cas()))
+            .await
+            .map_err(|e| classify(SessionOp::Get, e))?;
+        if result.status != GetStatus::Hit {
+            return Ok(None);
+        }
+        let Some(cas) = result.item.cas else {
+            return Err(SessionError::Unavailable {
+                op: SessionOp::Get,
+                source: "memcached answered without the item's CAS value".into(),
+            });
+        };
+        Ok(Some((
+            Bytes::from(result.value.unwrap_or_default()),
+            Version::from_raw(cas),
+        )))
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &str,
+        expected: Version,
+        value: Bytes,
+        expires_at: SystemTime,
+    ) -> Result<CasOutcome, SessionError> {
+        let key = self.key_for(id)?;
+        let cas = expected.into_raw();
+        let result = match memcached_exptime(expires_at, SystemTime::now()) {
+            Some(exptime) => self
+                .client
+                .run(
+                    Set::new(&key, &value)
+                        .ttl_raw(exptime)
+                        .compare_cas(cas)
+                        .return_cas(),
+                )
+                .await
+                .map_err(|e| classify(SessionOp::CompareAndSwap, e))?,
+            // Already expired: remove it, on the same condition.
+            None => self
+                .client
+                .run(Delete::new(&key).compare_cas(cas))
+                .await
+                .map_err(|e| classify(SessionOp::CompareAndSwap, e))?,
+        };
+        match result.status {
+            // A removal has no new CAS value; neither has a store whose
+            // answer lacked it (it was asked for). `expected` then stands
+            // in: the item's CAS changed on the write, so it matches nothing
+            // and a later swap from it can only fail, never clobber.
+            MutationStatus::Applied => Ok(CasOutcome::Swapped(
+                result.cas.map_or(expected, Version::from_raw),
+            )),
+            MutationStatus::CasMismatch => Ok(CasOutcome::Conflict),
+            MutationStatus::NotFound => Ok(CasOutcome::Gone),
+            other => Err(SessionError::Rejected {
+                op: SessionOp::CompareAndSwap,
+                source: format!("memcached did not swap the session: {other:?}").into(),
+            }),
+        }
     }
 
     async fn ping(&self) -> Result<(), SessionError> {

@@ -1,12 +1,15 @@
 //! In-process session store.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use moka::Expiry;
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-use crate::{SessionError, SessionStore, validate_session_id};
+use crate::{CasOutcome, SessionError, SessionStore, Version, validate_session_id};
 
 /// Default bound on the number of sessions kept in memory.
 pub const DEFAULT_MEMORY_CAPACITY: u64 = 1_000_000;
@@ -19,6 +22,16 @@ const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 struct Entry {
     value: Bytes,
     deadline: Instant,
+    /// Unique per write across the whole store (never reused), so a
+    /// compare-and-swap cannot mistake a later write for the one it read
+    /// (no ABA), even after a delete and re-create.
+    version: u64,
+}
+
+impl Entry {
+    fn is_live(&self) -> bool {
+        self.deadline > Instant::now()
+    }
 }
 
 /// Expires each entry at its own absolute deadline, on creation and on
@@ -52,10 +65,19 @@ impl Expiry<String, Entry> for AbsoluteDeadline {
 /// Expired entries are never returned and are reclaimed by the cache's
 /// housekeeping, which runs as the store is used. When full, the least
 /// valuable entries (moka's TinyLFU policy) are evicted first.
+///
+/// Every write (put, delete, compare-and-swap) goes through moka's
+/// per-key `and_compute_with`, which runs the calls for one key one at a
+/// time; that is what makes [`compare_and_swap`](SessionStore::compare_and_swap)
+/// atomic. (Moka's plain `insert` and `invalidate` do not take that key
+/// lock, so mixing them with computations could lose a write.) Reads take
+/// no lock.
 #[derive(Clone)]
 pub struct MemorySessionStore {
     cache: Cache<String, Entry>,
     capacity: u64,
+    /// The last version issued; shared by clones, like the cache.
+    versions: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for MemorySessionStore {
@@ -73,6 +95,15 @@ impl Default for MemorySessionStore {
     }
 }
 
+/// When a session stored now must expire, or `None` when `expires_at` is
+/// not in the future.
+fn deadline_for(expires_at: SystemTime) -> Option<Instant> {
+    match expires_at.duration_since(SystemTime::now()) {
+        Ok(d) if !d.is_zero() => Some(Instant::now() + d.min(MAX_LIFETIME)),
+        _ => None,
+    }
+}
+
 impl MemorySessionStore {
     /// A store bounded to [`DEFAULT_MEMORY_CAPACITY`] sessions.
     pub fn new() -> Self {
@@ -85,7 +116,11 @@ impl MemorySessionStore {
             .max_capacity(capacity)
             .expire_after(AbsoluteDeadline)
             .build();
-        Self { cache, capacity }
+        Self {
+            cache,
+            capacity,
+            versions: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// The configured bound on the number of sessions.
@@ -106,30 +141,93 @@ impl MemorySessionStore {
         self.len() == 0
     }
 
+    /// A version no entry has had before. A 64-bit counter does not wrap in
+    /// practice (584 years at a billion writes a second).
+    fn next_version(&self) -> u64 {
+        self.versions
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
+    }
+
     fn put_sync(&self, id: &str, value: Bytes, expires_at: SystemTime) -> Result<(), SessionError> {
         validate_session_id(id)?;
-        let remaining = match expires_at.duration_since(SystemTime::now()) {
-            Ok(d) if !d.is_zero() => d.min(MAX_LIFETIME),
+        let Some(deadline) = deadline_for(expires_at) else {
             // Already expired: a stale copy must not survive the replacement.
-            _ => {
-                self.cache.invalidate(id);
-                return Ok(());
-            }
+            return self.delete_sync(id);
         };
-        let deadline = Instant::now() + remaining;
-        self.cache.insert(id.to_owned(), Entry { value, deadline });
+        let entry = Entry {
+            value,
+            deadline,
+            version: self.next_version(),
+        };
+        let _ = self
+            .cache
+            .entry_by_ref(id)
+            .and_compute_with(|_| Op::Put(entry));
         Ok(())
     }
 
-    fn get_sync(&self, id: &str) -> Result<Option<Bytes>, SessionError> {
+    fn delete_sync(&self, id: &str) -> Result<(), SessionError> {
+        validate_session_id(id)?;
+        let _ = self.cache.entry_by_ref(id).and_compute_with(|current| {
+            if current.is_some() {
+                Op::Remove
+            } else {
+                Op::Nop
+            }
+        });
+        Ok(())
+    }
+
+    fn get_entry(&self, id: &str) -> Result<Option<Entry>, SessionError> {
         validate_session_id(id)?;
         // Moka already hides expired entries; the deadline check keeps that
         // guarantee exact even between housekeeping runs.
-        Ok(self
-            .cache
-            .get(id)
-            .filter(|entry| entry.deadline > Instant::now())
-            .map(|entry| entry.value))
+        Ok(self.cache.get(id).filter(Entry::is_live))
+    }
+
+    fn get_sync(&self, id: &str) -> Result<Option<Bytes>, SessionError> {
+        Ok(self.get_entry(id)?.map(|entry| entry.value))
+    }
+
+    fn compare_and_swap_sync(
+        &self,
+        id: &str,
+        expected: Version,
+        value: Bytes,
+        expires_at: SystemTime,
+    ) -> Result<CasOutcome, SessionError> {
+        validate_session_id(id)?;
+        let deadline = deadline_for(expires_at);
+        let mut outcome = CasOutcome::Gone;
+        // The closure runs under the key's lock: no other write to `id` can
+        // happen between the comparison and the write.
+        let _ = self.cache.entry_by_ref(id).and_compute_with(|current| {
+            let Some(current) = current.map(|e| e.into_value()).filter(Entry::is_live) else {
+                outcome = CasOutcome::Gone;
+                return Op::Nop;
+            };
+            if current.version != expected.into_raw() {
+                outcome = CasOutcome::Conflict;
+                return Op::Nop;
+            }
+            match deadline {
+                Some(deadline) => {
+                    let version = self.next_version();
+                    outcome = CasOutcome::Swapped(Version::from_raw(version));
+                    Op::Put(Entry {
+                        value,
+                        deadline,
+                        version,
+                    })
+                }
+                None => {
+                    outcome = CasOutcome::Swapped(expected);
+                    Op::Remove
+                }
+            }
+        });
+        Ok(outcome)
     }
 }
 
@@ -149,9 +247,23 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn delete(&self, id: &str) -> Result<(), SessionError> {
-        validate_session_id(id)?;
-        self.cache.invalidate(id);
-        Ok(())
+        self.delete_sync(id)
+    }
+
+    async fn get_versioned(&self, id: &str) -> Result<Option<(Bytes, Version)>, SessionError> {
+        Ok(self
+            .get_entry(id)?
+            .map(|entry| (entry.value, Version::from_raw(entry.version))))
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &str,
+        expected: Version,
+        value: Bytes,
+        expires_at: SystemTime,
+    ) -> Result<CasOutcome, SessionError> {
+        self.compare_and_swap_sync(id, expected, value, expires_at)
     }
 
     async fn ping(&self) -> Result<(), SessionError> {
@@ -347,5 +459,273 @@ mod tests {
             }
         });
         assert_eq!(store.len(), 2_000);
+    }
+
+    async fn versioned(store: &MemorySessionStore, id: &str) -> (Bytes, Version) {
+        store
+            .get_versioned(id)
+            .await
+            .unwrap()
+            .expect("session present")
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap_succeeds_once_per_version() {
+        let store = MemorySessionStore::new();
+        assert_eq!(store.get_versioned("s").await.unwrap(), None);
+        store
+            .put("s", Bytes::from_static(b"waiting"), in_secs(60.0))
+            .await
+            .unwrap();
+        let (value, v1) = versioned(&store, "s").await;
+        assert_eq!(&value[..], b"waiting");
+
+        let outcome = store
+            .compare_and_swap("s", v1, Bytes::from_static(b"processing"), in_secs(60.0))
+            .await
+            .unwrap();
+        let CasOutcome::Swapped(v2) = outcome else {
+            panic!("first swap from v1 must win: {outcome:?}");
+        };
+        assert_ne!(v1, v2);
+        // The same expected version again: someone else already moved on.
+        assert_eq!(
+            store
+                .compare_and_swap("s", v1, Bytes::from_static(b"other"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Conflict
+        );
+        assert_eq!(
+            versioned(&store, "s").await,
+            (Bytes::from_static(b"processing"), v2)
+        );
+        // The version the swap returned is the one to swap from next.
+        assert!(matches!(
+            store
+                .compare_and_swap("s", v2, Bytes::from_static(b"complete"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Swapped(_)
+        ));
+        assert_eq!(
+            store.get("s").await.unwrap().as_deref(),
+            Some(&b"complete"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn every_write_changes_the_version() {
+        let store = MemorySessionStore::new();
+        store
+            .put("s", Bytes::from_static(b"a"), in_secs(60.0))
+            .await
+            .unwrap();
+        let (_, v1) = versioned(&store, "s").await;
+        // Rewriting the very same bytes still counts as a write.
+        store
+            .put("s", Bytes::from_static(b"a"), in_secs(60.0))
+            .await
+            .unwrap();
+        let (_, v2) = versioned(&store, "s").await;
+        assert_ne!(v1, v2);
+        assert_eq!(
+            store
+                .compare_and_swap("s", v1, Bytes::from_static(b"b"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Conflict
+        );
+        // Reads do not change it.
+        assert_eq!(versioned(&store, "s").await.1, v2);
+        store.get("s").await.unwrap();
+        assert_eq!(versioned(&store, "s").await.1, v2);
+
+        // Deleted and re-created: the old version does not match the new
+        // session (no ABA), and a swap on a deleted session is Gone.
+        store.delete("s").await.unwrap();
+        assert_eq!(
+            store
+                .compare_and_swap("s", v2, Bytes::from_static(b"b"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Gone
+        );
+        assert_eq!(
+            store.get("s").await.unwrap(),
+            None,
+            "a Gone swap stores nothing"
+        );
+        store
+            .put("s", Bytes::from_static(b"a"), in_secs(60.0))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .compare_and_swap("s", v2, Bytes::from_static(b"b"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Conflict
+        );
+        assert_eq!(store.get("s").await.unwrap().as_deref(), Some(&b"a"[..]));
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap_honours_expiry() {
+        let store = MemorySessionStore::new();
+        store
+            .put("short", Bytes::from_static(b"v"), in_secs(0.5))
+            .await
+            .unwrap();
+        let (_, v) = versioned(&store, "short").await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            store
+                .compare_and_swap("short", v, Bytes::from_static(b"w"), in_secs(60.0))
+                .await
+                .unwrap(),
+            CasOutcome::Gone
+        );
+        assert_eq!(store.get("short").await.unwrap(), None);
+
+        // The swapped value carries the caller's expiry, shorter or not.
+        store
+            .put("s", Bytes::from_static(b"v"), in_secs(60.0))
+            .await
+            .unwrap();
+        let (_, v) = versioned(&store, "s").await;
+        assert!(matches!(
+            store
+                .compare_and_swap("s", v, Bytes::from_static(b"w"), in_secs(0.5))
+                .await
+                .unwrap(),
+            CasOutcome::Swapped(_)
+        ));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(store.get("s").await.unwrap(), None);
+
+        // An expiry in the past removes the session, but only at the
+        // expected version.
+        store
+            .put("r", Bytes::from_static(b"v"), in_secs(60.0))
+            .await
+            .unwrap();
+        let (_, v) = versioned(&store, "r").await;
+        let past = SystemTime::now() - Duration::from_secs(1);
+        store
+            .put("r", Bytes::from_static(b"v2"), in_secs(60.0))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .compare_and_swap("r", v, Bytes::new(), past)
+                .await
+                .unwrap(),
+            CasOutcome::Conflict
+        );
+        assert!(store.get("r").await.unwrap().is_some());
+        let (_, v) = versioned(&store, "r").await;
+        assert!(matches!(
+            store
+                .compare_and_swap("r", v, Bytes::new(), past)
+                .await
+                .unwrap(),
+            CasOutcome::Swapped(_)
+        ));
+        assert_eq!(store.get("r").await.unwrap(), None);
+
+        assert!(matches!(
+            store
+                .compare_and_swap("bad id", v, Bytes::new(), in_secs(60.0))
+                .await,
+            Err(SessionError::InvalidId(_))
+        ));
+    }
+
+    #[test]
+    fn exactly_one_of_many_concurrent_swaps_wins() {
+        let store = MemorySessionStore::new();
+        for round in 0..20 {
+            let id = format!("race-{round}");
+            store
+                .put_sync(&id, Bytes::from_static(b"waiting"), in_secs(60.0))
+                .unwrap();
+            let (_, version) = store
+                .get_entry(&id)
+                .unwrap()
+                .map(|e| (e.value, e.version))
+                .unwrap();
+            let barrier = std::sync::Barrier::new(32);
+            let wins: usize = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..32)
+                    .map(|t| {
+                        let (store, id, barrier) = (&store, &id, &barrier);
+                        scope.spawn(move || {
+                            barrier.wait();
+                            let outcome = store
+                                .compare_and_swap_sync(
+                                    id,
+                                    Version::from_raw(version),
+                                    Bytes::from(format!("claimed by {t}")),
+                                    in_secs(60.0),
+                                )
+                                .unwrap();
+                            assert_ne!(outcome, CasOutcome::Gone);
+                            usize::from(matches!(outcome, CasOutcome::Swapped(_)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            assert_eq!(wins, 1, "round {round}: {wins} swaps won");
+        }
+    }
+
+    #[test]
+    fn compare_and_swap_loops_lose_no_update() {
+        // Each thread increments a counter with read / swap / retry; with an
+        // atomic swap every increment lands exactly once, and the plain puts
+        // and deletes of other keys in between do not disturb it.
+        let store = MemorySessionStore::new();
+        store
+            .put_sync("counter", Bytes::from_static(b"0"), in_secs(60.0))
+            .unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let store = &store;
+                scope.spawn(move || {
+                    for i in 0..250 {
+                        loop {
+                            let entry = store.get_entry("counter").unwrap().unwrap();
+                            let n: u64 =
+                                std::str::from_utf8(&entry.value).unwrap().parse().unwrap();
+                            let next = Bytes::from((n + 1).to_string());
+                            match store
+                                .compare_and_swap_sync(
+                                    "counter",
+                                    Version::from_raw(entry.version),
+                                    next,
+                                    in_secs(60.0),
+                                )
+                                .unwrap()
+                            {
+                                CasOutcome::Swapped(_) => break,
+                                CasOutcome::Conflict => continue,
+                                CasOutcome::Gone => panic!("counter vanished"),
+                            }
+                        }
+                        let other = format!("t{t}-{i}");
+                        store
+                            .put_sync(&other, Bytes::from_static(b"x"), in_secs(60.0))
+                            .unwrap();
+                        store.delete_sync(&other).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            store.get_sync("counter").unwrap().as_deref(),
+            Some(&b"1000"[..])
+        );
     }
 }

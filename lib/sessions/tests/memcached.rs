@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use vouch_sessions::{MemcachedOptions, MemcachedSessionStore, SessionError, SessionStore};
+use vouch_sessions::{
+    CasOutcome, MemcachedOptions, MemcachedSessionStore, SessionError, SessionStore, Version,
+};
 
 mod support;
 
@@ -237,6 +239,22 @@ async fn server_going_away_errors_and_recovers() {
             .is_unavailable()
     );
     assert!(
+        bounded(store.get_versioned("s"))
+            .await
+            .unwrap_err()
+            .is_unavailable()
+    );
+    let err = bounded(store.compare_and_swap(
+        "s",
+        Version::from_raw(1),
+        Bytes::from_static(b"w"),
+        in_secs(60),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(err.to_string().contains("compare-and-swap"), "{err}");
+    assert!(
         started.elapsed() < Duration::from_secs(4),
         "errors took {:?}",
         started.elapsed()
@@ -321,4 +339,273 @@ async fn concurrent_requests_share_bounded_pools() {
     for task in tasks {
         bounded(task).await.unwrap();
     }
+}
+
+async fn versioned(store: &MemcachedSessionStore, id: &str) -> (Bytes, Version) {
+    store
+        .get_versioned(id)
+        .await
+        .expect("get_versioned")
+        .expect("session present")
+}
+
+#[tokio::test]
+async fn compare_and_swap_uses_memcached_cas() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    let id = "5c5bd88b-7d3a-11ee-b962-0242ac120002";
+    assert_eq!(store.get_versioned(id).await.unwrap(), None);
+    store
+        .put(id, Bytes::from_static(b"waiting"), in_secs(60))
+        .await
+        .unwrap();
+    let (value, v1) = versioned(&store, id).await;
+    assert_eq!(&value[..], b"waiting");
+    // Reads leave the version alone.
+    assert_eq!(
+        store.get(id).await.unwrap().as_deref(),
+        Some(&b"waiting"[..])
+    );
+    assert_eq!(versioned(&store, id).await.1, v1);
+
+    let outcome = store
+        .compare_and_swap(id, v1, Bytes::from_static(b"processing"), in_secs(60))
+        .await
+        .unwrap();
+    let CasOutcome::Swapped(v2) = outcome else {
+        panic!("first swap from v1 must win: {outcome:?}");
+    };
+    assert_ne!(v1, v2);
+    assert_eq!(
+        store
+            .compare_and_swap(id, v1, Bytes::from_static(b"other"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict
+    );
+    // The swap reported the item's new CAS value: the one to swap from next.
+    assert_eq!(
+        versioned(&store, id).await,
+        (Bytes::from_static(b"processing"), v2)
+    );
+    assert!(matches!(
+        store
+            .compare_and_swap(id, v2, Bytes::from_static(b"complete"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Swapped(_)
+    ));
+    assert_eq!(
+        raw_get(&server.addr(), &format!("session://0/{id}"))
+            .await
+            .as_deref(),
+        Some(&b"complete"[..])
+    );
+
+    // A plain put changes the version too.
+    let (_, v3) = versioned(&store, id).await;
+    store
+        .put(id, Bytes::from_static(b"complete"), in_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .compare_and_swap(id, v3, Bytes::from_static(b"x"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict
+    );
+
+    // Deleted: Gone, and nothing is recreated. Re-created: the old version
+    // does not match.
+    let (_, v4) = versioned(&store, id).await;
+    store.delete(id).await.unwrap();
+    assert_eq!(
+        store
+            .compare_and_swap(id, v4, Bytes::from_static(b"x"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Gone
+    );
+    assert_eq!(store.get(id).await.unwrap(), None);
+    store
+        .put(id, Bytes::from_static(b"again"), in_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .compare_and_swap(id, v4, Bytes::from_static(b"x"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict
+    );
+
+    // An expiry in the past removes the session, only at the expected
+    // version.
+    let past = SystemTime::now() - Duration::from_secs(1);
+    assert_eq!(
+        store
+            .compare_and_swap(id, v4, Bytes::new(), past)
+            .await
+            .unwrap(),
+        CasOutcome::Conflict
+    );
+    let (_, v5) = versioned(&store, id).await;
+    assert!(matches!(
+        store
+            .compare_and_swap(id, v5, Bytes::new(), past)
+            .await
+            .unwrap(),
+        CasOutcome::Swapped(_)
+    ));
+    assert_eq!(store.get(id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn compare_and_swap_sets_the_new_expiry() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store
+        .put("s", Bytes::from_static(b"v"), in_secs(60))
+        .await
+        .unwrap();
+    let (_, v) = versioned(&store, "s").await;
+    assert!(matches!(
+        store
+            .compare_and_swap("s", v, Bytes::from_static(b"w"), in_secs(1))
+            .await
+            .unwrap(),
+        CasOutcome::Swapped(_)
+    ));
+    assert!(store.get("s").await.unwrap().is_some());
+    // Past any rounding of a one-second TTL (see `entries_expire`).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(store.get("s").await.unwrap(), None);
+    assert_eq!(
+        store
+            .compare_and_swap("s", v, Bytes::from_static(b"x"), in_secs(60))
+            .await
+            .unwrap(),
+        CasOutcome::Gone
+    );
+}
+
+#[tokio::test]
+async fn exactly_one_of_many_concurrent_swaps_wins() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let a = Memcached::start(&bin);
+    let b = Memcached::start(&bin);
+    // Two servers, so the sessions below land on both; several stores, as
+    // several verification instances would have.
+    let servers = [a.addr(), b.addr()];
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(
+            MemcachedSessionStore::connect(&servers, options())
+                .await
+                .unwrap(),
+        );
+    }
+    for round in 0..10 {
+        let id = format!("{round:08x}-7d3a-11ee-b962-0242ac120002");
+        stores[0]
+            .put(&id, Bytes::from_static(b"waiting"), in_secs(60))
+            .await
+            .unwrap();
+        let (_, version) = versioned(&stores[0], &id).await;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(48));
+        let mut tasks = Vec::new();
+        for t in 0..48usize {
+            let store = stores[t % stores.len()].clone();
+            let (id, start) = (id.clone(), start.clone());
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                store
+                    .compare_and_swap(
+                        &id,
+                        version,
+                        Bytes::from(format!("claimed by {t}")),
+                        in_secs(60),
+                    )
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut wins = Vec::new();
+        for (t, task) in tasks.into_iter().enumerate() {
+            match bounded(task).await.unwrap() {
+                CasOutcome::Swapped(_) => wins.push(t),
+                CasOutcome::Conflict => {}
+                CasOutcome::Gone => panic!("round {round}: the session vanished"),
+            }
+        }
+        assert_eq!(wins.len(), 1, "round {round}: winners {wins:?}");
+        assert_eq!(
+            stores[1].get(&id).await.unwrap(),
+            Some(Bytes::from(format!("claimed by {}", wins[0])))
+        );
+    }
+}
+
+#[tokio::test]
+async fn compare_and_swap_loops_lose_no_update() {
+    let Some(bin) = memcached_binary() else {
+        return;
+    };
+    let server = Memcached::start(&bin);
+    let store = MemcachedSessionStore::connect(&[server.addr()], options())
+        .await
+        .unwrap();
+    store
+        .put("counter", Bytes::from_static(b"0"), in_secs(60))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..40 {
+                loop {
+                    let (value, version) = versioned(&store, "counter").await;
+                    let n: u64 = std::str::from_utf8(&value).unwrap().parse().unwrap();
+                    match store
+                        .compare_and_swap(
+                            "counter",
+                            version,
+                            Bytes::from((n + 1).to_string()),
+                            in_secs(60),
+                        )
+                        .await
+                        .unwrap()
+                    {
+                        CasOutcome::Swapped(_) => break,
+                        CasOutcome::Conflict => continue,
+                        CasOutcome::Gone => panic!("counter vanished"),
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("increments hung")
+            .unwrap();
+    }
+    assert_eq!(
+        store.get("counter").await.unwrap().as_deref(),
+        Some(&b"320"[..])
+    );
 }

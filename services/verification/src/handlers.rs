@@ -2,7 +2,7 @@
 //! `verification/api/handler.go`, so clients see the same answers.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use vouch_http::Problem;
 use vouch_http::limits::Body;
 use vouch_http::negotiate;
-use vouch_sessions::SessionError;
+use vouch_sessions::{CasOutcome, SessionError, Version};
 use vouch_trust_api::{AttestationRequest, MediaType, Nonce, NonceError, TrustError};
 
 use crate::session::{CorruptSession, Session, Status};
@@ -138,66 +138,199 @@ pub(crate) async fn submit_evidence(
         .verification_media_types()
         .await
         .map_err(|e| vouch_http::trust::problem(&e))?;
-    let (raw_type, _) =
+    let (raw_type, media_type) =
         vouch_http::trust::supported_content_type(&headers, &supported, "verifier")?;
     let id = parse_session_id(&id, &uri)?;
-    let mut session =
-        Session::from_json(&fetch(&state, &id).await?).map_err(|e| corrupt_problem(&e))?;
+    let key = session_key(&id);
+    let (stored, version) = state
+        .sessions
+        .get_versioned(&key)
+        .await
+        .map_err(|e| sessions_problem(&e))?
+        .ok_or_else(|| not_found(&id))?;
+    let mut session = Session::from_json(&stored).map_err(|e| corrupt_problem(&e))?;
     if session.status != Status::Waiting {
         // Veraison lets evidence overwrite a finished session; a session's
         // nonce is a one-time challenge, so Vouch refuses.
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            format!(
-                "session {id} is {}; evidence can only be submitted to a waiting session",
-                session.status.as_str()
-            ),
-        ));
+        return Err(already_has_evidence(&id, Some(session.status)));
     }
     let nonce = session.nonce().map_err(|e| corrupt_problem(&e))?;
     let expires_at = session.expires_at().map_err(|e| corrupt_problem(&e))?;
-    let outcome = state
-        .trust
-        .attest(AttestationRequest {
-            media_type: raw_type.to_owned(),
-            evidence: evidence.clone(),
-            nonce,
-        })
-        .await;
+    if expires_at <= SystemTime::now() {
+        // Memcached keeps an entry until the whole second after its expiry;
+        // the published expiry is what counts.
+        return Err(not_found(&id));
+    }
+
+    // Claim the session before appraising: move it from `waiting` to
+    // `processing` only if nobody wrote it since it was read. Of several
+    // simultaneous submissions exactly one wins; checking the status and
+    // writing the result afterwards would let all of them through. The
+    // claim keeps the session's own expiry, so it can never outlive it.
+    session.status = Status::Processing;
     session.set_evidence(raw_type, &evidence);
-    match outcome {
-        Ok(outcome) => {
-            session.status = Status::Complete;
-            session.result = Some(outcome.ear);
-        }
-        // Nothing was decided: leave the session waiting so the attester
-        // can retry after the back-off.
-        Err(e @ TrustError::Unavailable { .. }) => return Err(vouch_http::trust::problem(&e)),
-        Err(TrustError::InvalidInput(message)) => {
-            return Err(Problem::unsupported_media_type(
-                message,
-                supported.iter().map(MediaType::as_str),
-            ));
-        }
-        Err(e @ TrustError::Internal(_)) => {
-            tracing::error!(error = %e, session = %id, "appraisal failed");
-            session.status = Status::Failed;
-            let _ = state
-                .sessions
-                .put(&session_key(&id), session.to_json(), expires_at)
-                .await;
-            return Err(Problem::internal(
-                "error encountered while processing evidence",
-            ));
+    let claimed = match state
+        .sessions
+        .compare_and_swap(&key, version, session.to_json(), expires_at)
+        .await
+        .map_err(|e| sessions_problem(&e))?
+    {
+        CasOutcome::Swapped(claimed) => claimed,
+        CasOutcome::Conflict => return Err(already_has_evidence(&id, None)),
+        CasOutcome::Gone => return Err(not_found(&id)),
+    };
+    let claim = Claim {
+        state,
+        id,
+        key,
+        waiting: stored,
+        version: claimed,
+        expires_at,
+    };
+    let request = AttestationRequest {
+        media_type,
+        evidence,
+        nonce,
+    };
+    // The appraisal and the write that ends the claim run in a task of their
+    // own: a request timeout or a client that hangs up drops this future,
+    // and must not leave the session claimed with nobody to finish it.
+    tokio::spawn(claim.appraise(session, request))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, session = %id, "appraisal task failed");
+            Problem::internal("error encountered while processing evidence")
+        })?
+}
+
+/// 409 for evidence sent to a session that already has some: `status` is
+/// what the session was found in, `None` when another submission claimed it
+/// between our read and our claim.
+fn already_has_evidence(id: &uuid::Uuid, status: Option<Status>) -> Problem {
+    let state = match status {
+        Some(status) => format!("it is {}", status.as_str()),
+        None => "another submission claimed it first".to_owned(),
+    };
+    Problem::new(
+        StatusCode::CONFLICT,
+        format!(
+            "session {id} already has evidence ({state}); evidence can only be submitted once, \
+             to a waiting session"
+        ),
+    )
+}
+
+/// A session this request moved to `processing`: only its holder writes it
+/// until the claim ends, as `complete`, `failed`, or back to `waiting`.
+///
+/// If the process dies before that (or the session store fails both the
+/// final write and the release), the session stays `processing` and refuses
+/// evidence until its published expiry, when it disappears from every
+/// backend like any other session: the claim was stored with that expiry
+/// and nothing extends it.
+struct Claim {
+    state: AppState,
+    id: uuid::Uuid,
+    key: String,
+    /// The session as it was before the claim, to put back when nothing was
+    /// decided.
+    waiting: bytes::Bytes,
+    /// The version the claim wrote; every later write is conditional on it,
+    /// so a session deleted meanwhile is not brought back.
+    version: Version,
+    expires_at: SystemTime,
+}
+
+impl Claim {
+    async fn appraise(
+        self,
+        mut session: Session,
+        request: AttestationRequest,
+    ) -> Result<Response, Problem> {
+        match self.state.trust.attest(request).await {
+            Ok(outcome) => {
+                session.status = Status::Complete;
+                session.result = Some(outcome.ear);
+                let body = session.to_json();
+                self.finish(body.clone()).await?;
+                Ok(session_response(StatusCode::OK, body))
+            }
+            Err(e @ TrustError::Internal(_)) => {
+                tracing::error!(error = %e, session = %self.id, "appraisal failed");
+                session.status = Status::Failed;
+                if let Err(problem) = self.finish(session.to_json()).await {
+                    tracing::warn!(session = %self.id, ?problem, "could not record the failure");
+                }
+                Err(Problem::internal(
+                    "error encountered while processing evidence",
+                ))
+            }
+            // Nothing was decided (overload, unsupported type, bad request):
+            // put the session back to waiting so the attester can retry.
+            Err(e) => {
+                self.release().await;
+                Err(vouch_http::trust::problem(&e))
+            }
         }
     }
-    let body = session.to_json();
-    state
-        .sessions
-        .put(&session_key(&id), body.clone(), expires_at)
-        .await
-        .map_err(|e| sessions_problem(&e))?;
-    Ok(session_response(StatusCode::OK, body))
+
+    /// Ends the claim with the appraised session.
+    async fn finish(&self, body: bytes::Bytes) -> Result<(), Problem> {
+        match self
+            .state
+            .sessions
+            .compare_and_swap(&self.key, self.version, body, self.expires_at)
+            .await
+        {
+            Ok(CasOutcome::Swapped(_)) => Ok(()),
+            // Deleted or expired during the appraisal. The evidence was
+            // appraised against a nonce that was live when claimed, so the
+            // attester still gets its answer; nothing is stored.
+            Ok(CasOutcome::Gone) => {
+                tracing::info!(session = %self.id, "session ended during its appraisal");
+                Ok(())
+            }
+            // Only the claim's holder writes a claimed session; anything
+            // else is a bug or a foreign writer, and must not be overwritten.
+            Ok(CasOutcome::Conflict) => {
+                tracing::error!(session = %self.id, "claimed session changed during appraisal");
+                Err(Problem::internal(
+                    "session changed while its evidence was appraised",
+                ))
+            }
+            Err(e) => {
+                // The result is not recorded: free the session so the 503
+                // below can be acted on, if the store lets us.
+                self.release().await;
+                Err(sessions_problem(&e))
+            }
+        }
+    }
+
+    /// Puts the session back to `waiting`, as it was before the claim.
+    async fn release(&self) {
+        let outcome = self
+            .state
+            .sessions
+            .compare_and_swap(
+                &self.key,
+                self.version,
+                self.waiting.clone(),
+                self.expires_at,
+            )
+            .await;
+        match outcome {
+            Ok(CasOutcome::Swapped(_) | CasOutcome::Gone) => {}
+            Ok(CasOutcome::Conflict) => {
+                tracing::warn!(session = %self.id, "claimed session changed before its release");
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                session = %self.id,
+                "could not put the session back to waiting; it refuses evidence until it expires"
+            ),
+        }
+    }
 }
 
 pub(crate) async fn get_session(

@@ -16,6 +16,8 @@
 
 mod handlers;
 mod session;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -15,7 +15,12 @@ use vouch_trust_api::{MediaType, Nonce};
 pub enum Status {
     /// Created; waiting for evidence.
     Waiting,
-    /// Evidence is being appraised (not used: appraisal is synchronous).
+    /// One submission has claimed the session and its evidence is being
+    /// appraised; further evidence is refused. Shown as is: it is one of
+    /// Veraison's four session states, and Veraison clients (`apiclient`)
+    /// poll a `processing` session until it is `complete` or `failed`.
+    /// Showing `waiting` instead would invite a resubmission that can only
+    /// get 409.
     Processing,
     /// Appraised; `result` holds the EAR.
     Complete,
