@@ -5,6 +5,9 @@
 //!   provisioning-session document: `success`, or `failed` with a reason.
 //! - `GET /.well-known/veraison/provisioning` lists those media types.
 //!
+//! Submitting needs the `provisioner` role when
+//! [`ProvisioningConfig::auth`] is not `none`; discovery and health stay open.
+//!
 //! Bad CoRIMs are answered 200 with `status: failed`, as Veraison clients
 //! expect. Unlike Veraison, a trust service that cannot be reached gives
 //! 503 with `Retry-After` instead of a 200 that hides the failure.
@@ -19,6 +22,7 @@ use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use vouch_auth::{Authenticator, Role, require_role};
 use vouch_http::health::{self, Health};
 use vouch_http::limits::{self, Body, Limits};
 use vouch_http::{Problem, negotiate};
@@ -38,6 +42,9 @@ pub struct ProvisioningConfig {
     pub discovery_max_age: Duration,
     /// Concurrency, time and body-size bounds for the API routes.
     pub limits: Limits,
+    /// Who may submit: callers need the `provisioner` role. The discovery
+    /// document and health stay open, as in Veraison.
+    pub auth: Authenticator,
 }
 
 impl Default for ProvisioningConfig {
@@ -50,6 +57,7 @@ impl Default for ProvisioningConfig {
                 max_body_bytes: 32 * 1024 * 1024,
                 queue_when_busy: true,
             },
+            auth: Authenticator::None,
         }
     }
 }
@@ -68,12 +76,20 @@ pub fn health(trust: Arc<dyn Trust>) -> Arc<Health> {
 /// The service's routes, health endpoints included.
 pub fn router(trust: Arc<dyn Trust>, config: ProvisioningConfig, health: Arc<Health>) -> Router {
     let limits = config.limits.clone();
+    let mut submit_route = post(submit);
+    if config.auth.is_enabled() {
+        // Inside the limits: the timeout covers the credential check, and
+        // the concurrency bound caps the argon2 work a flood can cause. Only
+        // headers are read, so a refused body is never read nor stored.
+        submit_route =
+            submit_route.route_layer(require_role(config.auth.clone(), Role::Provisioner));
+    }
     let state = AppState {
         trust,
         config: Arc::new(config),
     };
     let api = Router::new()
-        .route("/endorsement-provisioning/v1/submit", post(submit))
+        .route("/endorsement-provisioning/v1/submit", submit_route)
         .route("/.well-known/veraison/provisioning", get(well_known))
         .method_not_allowed_fallback(limits::method_not_allowed)
         .with_state(state);
@@ -116,16 +132,11 @@ async fn submit(
     if body.is_empty() {
         return Err(Problem::bad_request("empty body"));
     }
-    let outcome = match state.trust.submit_endorsements(&media_type, body).await {
-        Ok(outcome) => outcome,
-        Err(TrustError::InvalidInput(message)) => {
-            return Err(Problem::unsupported_media_type(
-                message,
-                supported.iter().map(MediaType::as_str),
-            ));
-        }
-        Err(e) => return Err(vouch_http::trust::problem(&e)),
-    };
+    let outcome = state
+        .trust
+        .submit_endorsements(&media_type, body)
+        .await
+        .map_err(|e| vouch_http::trust::problem(&e))?;
     let body = match outcome {
         SubmitOutcome::Stored | SubmitOutcome::AlreadyStored => serde_json::json!({
             "status": "success",

@@ -15,7 +15,7 @@ use vouch_trust::grpc::{GrpcLimits, GrpcServing};
 use vouch_trust::{CacheLimits, TrustConfig, TrustService};
 use vouch_trust_api::{GrpcTrust, GrpcTrustOptions, Trust};
 
-use crate::settings::{Role, Settings};
+use crate::settings::{GuardedApi, Role, Settings};
 
 /// A running set of services.
 pub struct Running {
@@ -111,6 +111,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
                     trust_anchors: settings.trust.cache_trust_anchors,
                     reference_values: settings.trust.cache_reference_values,
                 },
+                corim_signers: crate::signers::load(&settings.corim)?,
                 ..TrustConfig::default()
             },
         )?;
@@ -165,11 +166,28 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
 
     let mut provisioning_addr = None;
     if settings.runs(Role::Provisioning) {
+        for warning in settings.auth_warnings() {
+            tracing::warn!("{warning}");
+        }
+        let auth = settings
+            .auth
+            .authenticator(GuardedApi::Provisioning)
+            .context("setting up provisioning authentication")?;
+        tracing::info!(mode = auth.mode(), "provisioning authentication");
+        if let vouch_auth::Authenticator::Oidc(oidc) = &auth {
+            // Fetch the issuer's keys now rather than on the first token; a
+            // failure is logged, and retried when a token comes.
+            let oidc = oidc.clone();
+            tokio::spawn(async move {
+                let _ = oidc.refresh().await;
+            });
+        }
         let health = vouch_provisioning::health(trust.clone());
         let router = vouch_provisioning::router(
             trust.clone(),
             vouch_provisioning::ProvisioningConfig {
                 limits: settings.provisioning.limits(),
+                auth,
                 ..Default::default()
             },
             health.clone(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::{Overrides, Role, Settings};
+use crate::settings::{AuthMode, Overrides, Role, Settings};
 
 /// Vouch: a fast, Veraison-compatible attestation verifier.
 #[derive(Debug, Parser)]
@@ -35,6 +35,18 @@ pub enum Command {
     /// Exit 0 when the given endpoints are ready, 1 otherwise: a container
     /// health check for images without curl.
     Healthcheck(HealthcheckArgs),
+    /// Helpers for the `[auth]` configuration.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// Subcommands of `vouch auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Read a password from stdin (its first line) and print its argon2id
+    /// hash, a PHC string for `password_hash` in `[[auth.users]]`:
+    /// `printf '%s' "$PASSWORD" | vouch auth hash-password`
+    HashPassword,
 }
 
 /// Flags of `vouch healthcheck`.
@@ -100,6 +112,28 @@ pub struct ServeArgs {
     /// Log format: text or json [env: VOUCH_LOG_FORMAT=text]
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Keys trusted to sign CoRIMs: a PEM file of public keys, or a JWK /
+    /// JWK Set [env: VOUCH_CORIM__SIGNER_KEYS]
+    #[arg(long)]
+    pub corim_signer_keys: Option<PathBuf>,
+    /// CA certificates (PEM) a signed CoRIM's x5chain must chain to
+    /// [env: VOUCH_CORIM__SIGNER_ROOTS]
+    #[arg(long)]
+    pub corim_signer_roots: Option<PathBuf>,
+    /// Refuse unsigned CoRIMs [env: VOUCH_CORIM__REQUIRE_SIGNED=false]
+    #[arg(long)]
+    pub require_signed_corims: bool,
+    /// Authentication of provisioning (role provisioner) and management
+    /// (role manager); verification stays open [env: VOUCH_AUTH__MODE=none]
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMode>,
+    /// OIDC issuer URL as tokens carry it in `iss`, e.g.
+    /// https://keycloak:8443/realms/veraison [env: VOUCH_AUTH__OIDC_ISSUER]
+    #[arg(long)]
+    pub oidc_issuer: Option<String>,
+    /// Audience the OIDC tokens must name [env: VOUCH_AUTH__OIDC_AUDIENCE]
+    #[arg(long)]
+    pub oidc_audience: Option<String>,
 }
 
 /// Flags of `vouch migrate`.
@@ -169,6 +203,24 @@ impl ServeArgs {
         if let Some(v) = &self.log_format {
             o.push(("log_format", config::Value::from(v.clone())));
         }
+        if let Some(v) = &self.corim_signer_keys {
+            o.push(("corim.signer_keys", display(v)));
+        }
+        if let Some(v) = &self.corim_signer_roots {
+            o.push(("corim.signer_roots", display(v)));
+        }
+        if self.require_signed_corims {
+            o.push(("corim.require_signed", config::Value::from(true)));
+        }
+        if let Some(mode) = self.auth {
+            o.push(("auth.mode", config::Value::from(mode.as_str())));
+        }
+        if let Some(v) = &self.oidc_issuer {
+            o.push(("auth.oidc_issuer", config::Value::from(v.clone())));
+        }
+        if let Some(v) = &self.oidc_audience {
+            o.push(("auth.oidc_audience", config::Value::from(v.clone())));
+        }
         o
     }
 }
@@ -233,7 +285,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Testkit(command) => crate::testkit_cli::run(command),
         Command::Healthcheck(args) => runtime.block_on(healthcheck(&args)),
+        Command::Auth(AuthCommand::HashPassword) => {
+            let hash = hash_password_from(std::io::stdin().lock())?;
+            print_line(&hash);
+            Ok(())
+        }
     }
+}
+
+/// The argon2 hash of the first line of `input` (without its line end).
+fn hash_password_from(input: impl std::io::BufRead) -> anyhow::Result<String> {
+    use std::io::BufRead as _;
+
+    let mut line = String::new();
+    // A password is short; don't read a runaway stream whole.
+    input
+        .take(64 * 1024)
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on stdin: printf '%s' \"$PASSWORD\" | vouch auth hash-password"
+    );
+    Ok(vouch_auth::hash_password(password.as_bytes())?)
+}
+
+#[expect(clippy::print_stdout, reason = "the hash is the command's output")]
+fn print_line(line: &str) {
+    println!("{line}");
 }
 
 /// Checks every endpoint of `args`; the error names the first that is not ready.
@@ -415,5 +496,53 @@ mod tests {
         let o = args.overrides();
         assert!(o.iter().any(|(k, _)| *k == "role"));
         assert!(o.iter().any(|(k, _)| *k == "db.max_connections"));
+    }
+
+    #[test]
+    fn auth_flags_become_settings() {
+        let cli = Cli::try_parse_from([
+            "vouch",
+            "serve",
+            "--auth",
+            "oidc",
+            "--oidc-issuer",
+            "https://kc.example/realms/veraison",
+            "--oidc-audience",
+            "vouch",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        let s = Settings::load(None, args.overrides()).unwrap();
+        assert_eq!(s.auth.mode, AuthMode::Oidc);
+        assert_eq!(
+            s.auth.oidc_issuer.as_deref(),
+            Some("https://kc.example/realms/veraison")
+        );
+        assert_eq!(s.auth.oidc_audience.as_deref(), Some("vouch"));
+        assert!(Cli::try_parse_from(["vouch", "serve", "--auth", "ldap"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn hash_password_reads_the_first_line_and_hashes_it() {
+        let hash = hash_password_from(&b"s3cret\r\nignored\n"[..]).unwrap();
+        let auth = vouch_auth::Authenticator::basic(vec![vouch_auth::User {
+            name: "ops".into(),
+            password_hash: hash,
+            roles: vec!["provisioner".into()],
+        }])
+        .unwrap();
+        let vouch_auth::Authenticator::Basic(basic) = auth else {
+            panic!("basic");
+        };
+        assert!(basic.authenticate("ops", b"s3cret").await.is_ok());
+        assert!(basic.authenticate("ops", b"s3cret\r").await.is_err());
+        assert!(hash_password_from(&b"\n"[..]).is_err());
+        assert!(hash_password_from(&b""[..]).is_err());
+        assert!(
+            Cli::try_parse_from(["vouch", "auth", "hash-password"]).is_ok(),
+            "the subcommand parses"
+        );
     }
 }

@@ -5,4 +5,5 @@
 pub mod app;
 pub mod cli;
 pub mod settings;
+pub mod signers;
 pub mod testkit_cli;

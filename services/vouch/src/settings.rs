@@ -163,6 +163,177 @@ impl Default for TrustSettings {
     }
 }
 
+/// Who may sign CoRIMs (`application/rim+cose`), and whether unsigned
+/// CoRIMs are accepted. Read by the trust role, which opens every CoRIM.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorimSettings {
+    /// PEM file of `PUBLIC KEY` blocks, or a JWK / JWK Set file: keys that
+    /// may sign CoRIMs directly.
+    pub signer_keys: Option<PathBuf>,
+    /// PEM file of CA certificates: a signed CoRIM's `x5chain` must chain
+    /// to one of the self-signed ones (the others serve as intermediates).
+    pub signer_roots: Option<PathBuf>,
+    /// Refuse unsigned CoRIMs (recommended in production).
+    pub require_signed: bool,
+}
+
+/// How callers of a guarded API (provisioning, management) authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No authentication. For loopback only: never expose provisioning so.
+    #[default]
+    None,
+    /// HTTP basic authentication against the argon2 hashes of `auth.users`.
+    Basic,
+    /// OIDC bearer tokens (Keycloak): roles from `realm_access.roles`.
+    Oidc,
+}
+
+impl AuthMode {
+    /// As the flag and the file spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Basic => "basic",
+            AuthMode::Oidc => "oidc",
+        }
+    }
+}
+
+/// A basic-auth user.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthUser {
+    /// The user name.
+    pub name: String,
+    /// An argon2 PHC string, from `vouch auth hash-password`.
+    pub password_hash: String,
+    /// `provisioner` and/or `manager`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Overrides of `[auth]` for one API (`[auth.provisioning]`,
+/// `[auth.management]`); what is not set comes from `[auth]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthOverride {
+    /// The mode for this API.
+    pub mode: Option<AuthMode>,
+    /// The OIDC issuer for this API.
+    pub oidc_issuer: Option<String>,
+    /// The OIDC audience for this API.
+    pub oidc_audience: Option<String>,
+}
+
+/// Authentication of the provisioning and management APIs. Verification,
+/// the `.well-known` documents and health are always open.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `none` (default), `basic` or `oidc`.
+    pub mode: AuthMode,
+    /// OIDC issuer URL, exactly as tokens carry it in `iss` (Keycloak:
+    /// `https://host/realms/veraison`); its keys are found through
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub oidc_issuer: Option<String>,
+    /// A value the tokens' `aud` must contain.
+    pub oidc_audience: Option<String>,
+    /// Users for `basic`.
+    pub users: Vec<AuthUser>,
+    /// Overrides for the provisioning API.
+    pub provisioning: AuthOverride,
+    /// Overrides for the management API.
+    pub management: AuthOverride,
+}
+
+/// An API that `[auth]` guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardedApi {
+    /// `/endorsement-provisioning/v1/*` (role `provisioner`).
+    Provisioning,
+    /// `/management/v1/*` (role `manager`).
+    Management,
+}
+
+impl GuardedApi {
+    fn name(self) -> &'static str {
+        match self {
+            GuardedApi::Provisioning => "provisioning",
+            GuardedApi::Management => "management",
+        }
+    }
+}
+
+/// `[auth]` with one API's overrides applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveAuth {
+    /// The mode.
+    pub mode: AuthMode,
+    /// The OIDC issuer.
+    pub oidc_issuer: Option<String>,
+    /// The OIDC audience.
+    pub oidc_audience: Option<String>,
+}
+
+impl AuthSettings {
+    /// The settings that apply to `api`.
+    pub fn effective(&self, api: GuardedApi) -> EffectiveAuth {
+        let o = match api {
+            GuardedApi::Provisioning => &self.provisioning,
+            GuardedApi::Management => &self.management,
+        };
+        EffectiveAuth {
+            mode: o.mode.unwrap_or(self.mode),
+            oidc_issuer: o.oidc_issuer.clone().or_else(|| self.oidc_issuer.clone()),
+            oidc_audience: o
+                .oidc_audience
+                .clone()
+                .or_else(|| self.oidc_audience.clone()),
+        }
+    }
+
+    /// The authenticator for `api`: checks the users' hashes and roles, or
+    /// the issuer URL. Fetches nothing.
+    pub fn authenticator(
+        &self,
+        api: GuardedApi,
+    ) -> Result<vouch_auth::Authenticator, SettingsError> {
+        let effective = self.effective(api);
+        let invalid = |e: vouch_auth::AuthError| {
+            SettingsError::Invalid(format!("auth for {}: {e}", api.name()))
+        };
+        match effective.mode {
+            AuthMode::None => Ok(vouch_auth::Authenticator::None),
+            AuthMode::Basic => vouch_auth::Authenticator::basic(
+                self.users
+                    .iter()
+                    .map(|u| vouch_auth::User {
+                        name: u.name.clone(),
+                        password_hash: u.password_hash.clone(),
+                        roles: u.roles.clone(),
+                    })
+                    .collect(),
+            )
+            .map_err(invalid),
+            AuthMode::Oidc => {
+                let (Some(issuer), Some(audience)) =
+                    (effective.oidc_issuer, effective.oidc_audience)
+                else {
+                    return Err(SettingsError::Invalid(format!(
+                        "auth for {}: oidc needs --oidc-issuer and --oidc-audience",
+                        api.name()
+                    )));
+                };
+                vouch_auth::Authenticator::oidc(vouch_auth::OidcConfig::new(issuer, audience))
+                    .map_err(invalid)
+            }
+        }
+    }
+}
+
 /// Everything `vouch serve` can be told.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -196,6 +367,10 @@ pub struct Settings {
     pub provisioning: ProvisioningSettings,
     /// Trust service.
     pub trust: TrustSettings,
+    /// CoRIM signers.
+    pub corim: CorimSettings,
+    /// Authentication of provisioning and management.
+    pub auth: AuthSettings,
     /// On SIGTERM, how long to keep serving while reporting not-ready, so
     /// load balancers stop sending new work first.
     pub drain_delay_ms: u64,
@@ -225,6 +400,8 @@ impl Default for Settings {
             verification: VerificationSettings::default(),
             provisioning: ProvisioningSettings::default(),
             trust: TrustSettings::default(),
+            corim: CorimSettings::default(),
+            auth: AuthSettings::default(),
             drain_delay_ms: 0,
             drain_timeout_ms: 20_000,
             log_format: "text".to_owned(),
@@ -268,6 +445,8 @@ const SETTING_NAMES: &[&str] = &[
     "verification",
     "provisioning",
     "trust",
+    "corim",
+    "auth",
     "drain_delay_ms",
     "drain_timeout_ms",
     "log_format",
@@ -349,6 +528,11 @@ impl Settings {
                 "db.max_connections must be at least 1".into(),
             ));
         }
+        if self.runs(Role::Provisioning) {
+            // A bad hash, an unknown role or a missing issuer stops the
+            // start, rather than every request later.
+            self.auth.authenticator(GuardedApi::Provisioning)?;
+        }
         let runs_trust = self.runs(Role::Trust);
         let runs_front = self.runs(Role::Verification) || self.runs(Role::Provisioning);
         if runs_front && !runs_trust && self.trust_url.is_none() {
@@ -357,6 +541,24 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// Warnings for listeners that expose a guarded API without
+    /// authentication anywhere but loopback.
+    pub fn auth_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.runs(Role::Provisioning)
+            && !self.provisioning_addr.ip().is_loopback()
+            && self.auth.effective(GuardedApi::Provisioning).mode == AuthMode::None
+        {
+            warnings.push(format!(
+                "provisioning listens on {} with auth `none`: anyone who can reach it can \
+                 provision trust anchors and reference values. Set `--auth basic|oidc`, \
+                 or listen on loopback only",
+                self.provisioning_addr
+            ));
+        }
+        warnings
     }
 
     /// Whether this process runs `role`.
@@ -516,6 +718,128 @@ mod tests {
         let err = Settings::load_from(None, env(&[("VOUCH_DB__MAX_CONECTIONS", "3")]), Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn auth_is_none_by_default_and_warns_only_off_loopback() {
+        let s = Settings::load_from(None, std::iter::empty(), Vec::new()).unwrap();
+        assert_eq!(s.auth.mode, AuthMode::None);
+        assert!(s.auth_warnings().is_empty());
+        let exposed = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![("provisioning_addr", config::Value::from("0.0.0.0:9443"))],
+        )
+        .unwrap();
+        let warnings = exposed.auth_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("0.0.0.0:9443"), "{}", warnings[0]);
+        // A process without provisioning has nothing to warn about.
+        let trust_only = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![
+                ("provisioning_addr", config::Value::from("0.0.0.0:9443")),
+                ("role", config::Value::from(vec!["trust"])),
+            ],
+        )
+        .unwrap();
+        assert!(trust_only.auth_warnings().is_empty());
+    }
+
+    #[test]
+    fn auth_from_a_file_with_per_api_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vouch.toml");
+        let hash = vouch_auth::hash_password(b"pw").unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "provisioning_addr = \"0.0.0.0:9443\"\n\
+                 [auth]\nmode = \"oidc\"\noidc_issuer = \"https://kc.example/realms/veraison\"\n\
+                 oidc_audience = \"vouch\"\n\
+                 [[auth.users]]\nname = \"ops\"\npassword_hash = \"{hash}\"\nroles = [\"manager\"]\n\
+                 [auth.management]\nmode = \"basic\"\n"
+            ),
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&path), std::iter::empty(), Vec::new()).unwrap();
+        assert!(s.auth_warnings().is_empty());
+        assert_eq!(
+            s.auth.effective(GuardedApi::Provisioning),
+            EffectiveAuth {
+                mode: AuthMode::Oidc,
+                oidc_issuer: Some("https://kc.example/realms/veraison".into()),
+                oidc_audience: Some("vouch".into()),
+            }
+        );
+        assert_eq!(
+            s.auth.effective(GuardedApi::Management).mode,
+            AuthMode::Basic
+        );
+        assert_eq!(
+            s.auth
+                .authenticator(GuardedApi::Provisioning)
+                .unwrap()
+                .mode(),
+            "oidc"
+        );
+        assert_eq!(
+            s.auth.authenticator(GuardedApi::Management).unwrap().mode(),
+            "basic"
+        );
+        // Flags override the file's mode; the environment reaches nested keys.
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[("VOUCH_AUTH__PROVISIONING__OIDC_AUDIENCE", "vouch-prov")]),
+            vec![("auth.mode", config::Value::from("none"))],
+        )
+        .unwrap();
+        assert_eq!(s.auth.mode, AuthMode::None);
+        assert_eq!(
+            s.auth.provisioning.oidc_audience.as_deref(),
+            Some("vouch-prov")
+        );
+    }
+
+    #[test]
+    fn unusable_auth_stops_the_start() {
+        let err = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![("auth.mode", config::Value::from("oidc"))],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--oidc-issuer"), "{err}");
+        let err = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![("auth.mode", config::Value::from("basic"))],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at least one user"), "{err}");
+        let err = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![
+                ("auth.mode", config::Value::from("oidc")),
+                ("auth.oidc_issuer", config::Value::from("keycloak:8080")),
+                ("auth.oidc_audience", config::Value::from("vouch")),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not an http(s) URL"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vouch.toml");
+        std::fs::write(
+            &path,
+            "[auth]\nmode = \"basic\"\n[[auth.users]]\nname = \"a\"\npassword_hash = \"plain\"\n",
+        )
+        .unwrap();
+        let err = Settings::load_from(Some(&path), std::iter::empty(), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("argon2"), "{err}");
+        std::fs::write(&path, "[auth]\nmode = \"kerberos\"\n").unwrap();
+        assert!(Settings::load_from(Some(&path), std::iter::empty(), Vec::new()).is_err());
     }
 
     #[test]
