@@ -1,6 +1,7 @@
 //! The crypto-only ceiling: what the machine can do if a verification flow
-//! were nothing but its cryptography — one PSA token decode and signature
-//! check plus one EAR signature — on every core, with no HTTP, no sessions
+//! were nothing but its cryptography — for PSA one token decode and
+//! signature check, for CCA the platform (CPAK) and realm (RAK) signature
+//! checks, then one EAR signature — on every core, with no HTTP, no sessions
 //! and no store. Vouch's HTTP throughput is reported as a fraction of it.
 
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use vouch_crypto::{Curve, SigningKey};
 use vouch_ear::{Ear, EarSigner, VerifierId};
 use vouch_psa_token::Token;
-use vouch_schemes::Scheme as _;
+use vouch_schemes::{Scheme as _, TrustAnchorKey};
 use vouch_testkit::psa::{Device, SwComponent};
 
 /// The ceiling as measured.
@@ -31,13 +32,93 @@ pub(crate) struct Ceiling {
 /// What one flow works on: a real token, and the EAR the real appraisal
 /// of that token produces.
 struct Work {
+    scheme: crate::devices::SchemeKind,
     token: Vec<u8>,
     key: vouch_crypto::VerifyingKey,
     ear: Ear,
     signer: EarSigner,
 }
 
-fn work() -> anyhow::Result<Work> {
+fn work(scheme: crate::devices::SchemeKind) -> anyhow::Result<Work> {
+    match scheme {
+        crate::devices::SchemeKind::Psa => psa_work(),
+        crate::devices::SchemeKind::Cca => cca_work(),
+    }
+}
+
+/// An EAR holding `submods`, as trust would sign it.
+fn ear_of(
+    nonce: &[u8],
+    scheme: &str,
+    submods: Vec<(String, vouch_ear::Appraisal)>,
+) -> anyhow::Result<Ear> {
+    let mut ear = Ear::new(
+        "",
+        VerifierId {
+            build: "vouch-loadtest".to_owned(),
+            developer: "Vouch".to_owned(),
+        },
+        1_700_000_000,
+    );
+    ear.submods.clear();
+    ear.set_nonce(nonce).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (name, mut appraisal) in submods {
+        appraisal.policy_id = Some(format!("policy:{scheme}"));
+        ear.submods.insert(name, appraisal);
+    }
+    Ok(ear)
+}
+
+/// A P-384-CPAK CCA device (as genuine TF-A/TF-RMM tokens are), appraised
+/// by the ARM_CCA scheme against its own platform and realm CoRIMs.
+fn cca_work() -> anyhow::Result<Work> {
+    use vouch_testkit::cca::{CCA_PLATFORM_PROFILE, CCA_REALM_PROFILE, CcaDevice, Framing};
+    let device = CcaDevice::generate(Curve::P384).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let nonce = [0x5a; 64];
+    let token = device
+        .token(&nonce, Framing::CmwCollection)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scheme = vouch_schemes::builtin()
+        .into_iter()
+        .find(|s| s.name() == "ARM_CCA")
+        .context("this build has no ARM_CCA scheme")?;
+    let mut references = Vec::new();
+    for (corim, profile) in [
+        (device.platform_corim().build(), CCA_PLATFORM_PROFILE),
+        (device.realm_corim().build(), CCA_REALM_PROFILE),
+    ] {
+        let corim = vouch_corim::decode(&corim).context("decoding a CCA CoRIM")?;
+        let endorsements = scheme
+            .extract_endorsements(&corim, profile)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for rv in &endorsements.reference_values {
+            references.push(
+                scheme
+                    .decode_reference_value(&rv.body)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+        }
+    }
+    let key = device.cpak().verifying_key();
+    let evidence = scheme
+        .decode_evidence(&token)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    evidence
+        .verify_integrity(&nonce, &TrustAnchorKey::Key(key.clone()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let submods = evidence
+        .appraise(&references)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Work {
+        scheme: crate::devices::SchemeKind::Cca,
+        token,
+        key,
+        ear: ear_of(&nonce, scheme.name(), submods)?,
+        signer: EarSigner::new(SigningKey::generate(Curve::P256).context("EAR key")?),
+    })
+}
+
+fn psa_work() -> anyhow::Result<Work> {
     let device = Device::from_seed(42).context("minting a device")?;
     let nonce = [0x5a; 32];
     let token = device
@@ -51,49 +132,47 @@ fn work() -> anyhow::Result<Work> {
     let endorsements = scheme
         .extract_endorsements(&corim, vouch_schemes::psa::PROFILE_CURRENT)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let measurements: Vec<_> = endorsements
+    let measurements = endorsements
         .reference_values
-        .into_iter()
-        .map(|rv| rv.measurement)
-        .collect();
+        .iter()
+        .map(|rv| scheme.decode_reference_value(&rv.body))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let evidence = scheme
         .decode_evidence(&token)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = device.key.verifying_key();
     evidence
-        .verify_integrity(&nonce, &key)
+        .verify_integrity(&nonce, &TrustAnchorKey::Key(key.clone()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let submods = evidence
         .appraise(&measurements)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut ear = Ear::new(
-        "",
-        VerifierId {
-            build: "vouch-loadtest".to_owned(),
-            developer: "Vouch".to_owned(),
-        },
-        1_700_000_000,
-    );
-    ear.submods.clear();
-    ear.set_nonce(&nonce).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (name, mut appraisal) in submods {
-        appraisal.policy_id = Some(format!("policy:{}", vouch_schemes::psa::NAME));
-        appraisal.update_status_from_trust_vector();
-        ear.submods.insert(name, appraisal);
-    }
     Ok(Work {
+        scheme: crate::devices::SchemeKind::Psa,
         token,
         key,
-        ear,
+        ear: ear_of(&nonce, vouch_schemes::psa::NAME, submods)?,
         signer: EarSigner::new(SigningKey::generate(Curve::P256).context("EAR key")?),
     })
 }
 
 fn verify_once(w: &Work) -> anyhow::Result<()> {
-    let token = Token::decode(&w.token).map_err(|e| anyhow::anyhow!("{e}"))?;
-    token
-        .verify_signature(&w.key)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    match w.scheme {
+        crate::devices::SchemeKind::Psa => {
+            let token = Token::decode(&w.token).map_err(|e| anyhow::anyhow!("{e}"))?;
+            token
+                .verify_signature(&w.key)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        // Platform signature (CPAK), realm signature (RAK) and the binding
+        // between them: the cryptography of a CCA flow.
+        crate::devices::SchemeKind::Cca => {
+            let token =
+                vouch_cca_token::CcaToken::decode(&w.token).map_err(|e| anyhow::anyhow!("{e}"))?;
+            token.verify(&w.key).map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    }
 }
 
 fn sign_once(w: &Work) -> anyhow::Result<String> {
@@ -114,8 +193,11 @@ fn rate(duration: Duration, mut op: impl FnMut() -> anyhow::Result<()>) -> anyho
 
 /// Measures the ceiling for `duration` on every core (and each half alone
 /// on one core, for the cost table).
-pub(crate) fn measure(duration: Duration) -> anyhow::Result<Ceiling> {
-    let w = work()?;
+pub(crate) fn measure(
+    duration: Duration,
+    scheme: crate::devices::SchemeKind,
+) -> anyhow::Result<Ceiling> {
+    let w = work(scheme)?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -165,13 +247,24 @@ mod tests {
 
     #[test]
     fn the_ceiling_work_is_a_real_affirming_flow() {
-        let w = work().unwrap();
-        verify_once(&w).unwrap();
-        let jwt = sign_once(&w).unwrap();
-        let ear = vouch_ear::verify(&jwt, &w.signer.verifying_key()).unwrap();
-        assert_eq!(
-            ear.submods[vouch_schemes::psa::NAME].status.as_str(),
-            "affirming"
-        );
+        for (scheme, submods) in [
+            (crate::devices::SchemeKind::Psa, &["PSA_IOT"][..]),
+            (
+                crate::devices::SchemeKind::Cca,
+                &["CCA_SSD_PLATFORM", "CCA_REALM"][..],
+            ),
+        ] {
+            let w = work(scheme).unwrap();
+            verify_once(&w).unwrap();
+            let jwt = sign_once(&w).unwrap();
+            let ear = vouch_ear::verify(&jwt, &w.signer.verifying_key()).unwrap();
+            for submod in submods {
+                assert_eq!(
+                    ear.submods[*submod].status.as_str(),
+                    "affirming",
+                    "{submod}"
+                );
+            }
+        }
     }
 }

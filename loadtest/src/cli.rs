@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::client::{Conn, Endpoint};
 use crate::report::say;
-use crate::tasks::{Task, provisioned, submit_corim};
+use crate::tasks::{Task, provisioned, submit_corim_as};
 use crate::topology::{Kind, Spec, default_vouch_bin};
 
 /// Load generator and performance report for Vouch.
@@ -44,6 +44,9 @@ pub(crate) enum Command {
         /// How long to measure, s.
         #[arg(long, default_value_t = 5.0)]
         secs: f64,
+        /// Whose flow.
+        #[arg(long, value_enum, default_value = "psa")]
+        scheme: crate::devices::SchemeKind,
     },
     /// Overlays `run` reports (e.g. embedded vs split, 1 vs 3 instances).
     Compare {
@@ -165,6 +168,10 @@ pub(crate) struct RunArgs {
     /// Exit non-zero if any request failed.
     #[arg(long)]
     pub(crate) fail_on_error: bool,
+    /// The scheme the attesters speak in the verify task (the ceiling is
+    /// that scheme's flow too).
+    #[arg(long, value_enum, default_value = "psa")]
+    pub(crate) scheme: crate::devices::SchemeKind,
 }
 
 /// `store-weight`: Trial 3.
@@ -246,10 +253,24 @@ pub(crate) struct FleetArgs {
     pub(crate) provision_concurrency: usize,
 }
 
-/// Posts `corims` with `concurrency` connections; any failure is an error.
+/// Posts PSA `corims` with `concurrency` connections; any failure is an
+/// error.
 pub(crate) async fn provision_all(
     endpoint: &Arc<Endpoint>,
     corims: Vec<Bytes>,
+    concurrency: usize,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
+    let media_type = crate::devices::corim_media_type();
+    let typed = corims.into_iter().map(|c| (media_type, c)).collect();
+    provision_typed(endpoint, typed, concurrency, timeout).await
+}
+
+/// Posts (media type, CoRIM) pairs with `concurrency` connections; any
+/// failure is an error.
+pub(crate) async fn provision_typed(
+    endpoint: &Arc<Endpoint>,
+    corims: Vec<(&'static str, Bytes)>,
     concurrency: usize,
     timeout: Duration,
 ) -> anyhow::Result<Duration> {
@@ -262,10 +283,10 @@ pub(crate) async fn provision_all(
         workers.spawn(async move {
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
-                let Some(corim) = next else {
+                let Some((media_type, corim)) = next else {
                     return Ok::<(), anyhow::Error>(());
                 };
-                let answer = submit_corim(&mut conn, corim)
+                let answer = submit_corim_as(&mut conn, media_type, corim)
                     .await
                     .map_err(|f| anyhow::anyhow!("provisioning failed: {f}"))?;
                 if provisioned(&answer).is_err() {
@@ -311,8 +332,8 @@ pub(crate) fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::StoreWeight(args) => runtime.block_on(crate::weight::run(*args)),
         Command::ScaleOut(args) => runtime.block_on(crate::scaleout::run(*args)),
         Command::Fleet(args) => runtime.block_on(crate::fleet::run(*args)),
-        Command::Ceiling { secs } => {
-            let c = crate::ceiling::measure(Duration::from_secs_f64(secs.max(0.1)))?;
+        Command::Ceiling { secs, scheme } => {
+            let c = crate::ceiling::measure(Duration::from_secs_f64(secs.max(0.1)), scheme)?;
             say(&format!(
                 "crypto-only ceiling: {:.0} flows/s on {} threads (verify {:.0}/s/core, EAR sign {:.0}/s/core)",
                 c.flows_per_s, c.threads, c.verify_per_s_per_core, c.sign_per_s_per_core

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{OutArgs, RunArgs, mint_devices, provision_all};
-use crate::devices::CorimSource;
+use crate::cli::{OutArgs, RunArgs, mint_devices, provision_typed};
+use crate::devices::{Attesters, CcaAttesters, CorimSource, PsaAttesters, SchemeKind};
 use crate::plot::{Panel, Series, try_figure};
 use crate::report::{RunReport, say};
 use crate::run::{PhaseSpec, run_phase};
@@ -21,12 +21,13 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut report = RunReport::new("run");
     if args.ceiling_secs > 0.0 {
         let secs = args.ceiling_secs;
+        let scheme = args.scheme;
         let ceiling = tokio::task::spawn_blocking(move || {
-            crate::ceiling::measure(Duration::from_secs_f64(secs))
+            crate::ceiling::measure(Duration::from_secs_f64(secs), scheme)
         })
         .await??;
         say(&format!(
-            "crypto-only ceiling: {:.0} flows/s on {} threads (verify {:.0}/s/core, EAR sign {:.0}/s/core)",
+            "crypto-only ceiling ({scheme:?}): {:.0} flows/s on {} threads (verify {:.0}/s/core, EAR sign {:.0}/s/core)",
             ceiling.flows_per_s,
             ceiling.threads,
             ceiling.verify_per_s_per_core,
@@ -35,16 +36,35 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<i32> {
         report.ceiling = Some(ceiling);
     }
 
-    let devices = Arc::new(mint_devices(RUN_SEED, args.devices.max(1))?);
-    let corims = crate::devices::corims(&devices, 10_000);
+    // PSA devices always exist: the provision task mints PSA CoRIMs for
+    // them whatever scheme the verify task speaks.
+    let psa_count = match args.scheme {
+        SchemeKind::Psa => args.devices.max(1),
+        SchemeKind::Cca => 64,
+    };
+    let devices = Arc::new(mint_devices(RUN_SEED, psa_count)?);
+    let mut corims: Vec<(&'static str, bytes::Bytes)> = crate::devices::corims(&devices, 10_000)
+        .into_iter()
+        .map(|c| (crate::devices::corim_media_type(), c))
+        .collect();
+    let attesters: Arc<dyn Attesters> = match args.scheme {
+        SchemeKind::Psa => PsaAttesters::shared(devices.clone()),
+        SchemeKind::Cca => {
+            let count = args.devices.max(1);
+            let cca = tokio::task::spawn_blocking(move || CcaAttesters::mint(count)).await??;
+            corims.extend(cca.corims());
+            Arc::new(cca)
+        }
+    };
     let spec = args.target.spec();
     let topology = Topology::start(&spec).await?;
     say(&format!("target: {}", topology.description));
     report.targets.push(topology.description.clone());
-    let took = provision_all(&topology.provisioning, corims, 1, args.target.timeout()).await?;
+    let took = provision_typed(&topology.provisioning, corims, 2, args.target.timeout()).await?;
     say(&format!(
-        "provisioned {} devices in {:.2} s",
-        devices.len(),
+        "provisioned {} {:?} attesters in {:.2} s",
+        attesters.len(),
+        args.scheme,
         took.as_secs_f64()
     ));
 
@@ -55,7 +75,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<i32> {
         recorder,
         topology.verification.clone(),
         topology.provisioning.clone(),
-        devices.clone(),
+        attesters,
         Some(CorimSource::new(&pool, salt)?),
         args.target.timeout(),
     );

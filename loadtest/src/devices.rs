@@ -11,6 +11,146 @@ use bytes::Bytes;
 use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
 use vouch_testkit::psa::{Device, SwComponent};
 
+/// Which scheme the attesters of a `run` speak.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SchemeKind {
+    /// PSA IoT tokens (ES256).
+    #[default]
+    Psa,
+    /// Arm CCA platform + realm tokens (P-384 CPAK, P-384 RAK).
+    Cca,
+}
+
+/// Arm CCA devices, each with its own CPAK (P-384, as genuine TF-A tokens)
+/// and RAK, endorsed by a platform and a realm CoRIM of its own.
+pub(crate) struct CcaAttesters {
+    devices: Vec<vouch_testkit::cca::CcaDevice>,
+}
+
+impl CcaAttesters {
+    /// Mints `count` devices on every core.
+    pub(crate) fn mint(count: usize) -> anyhow::Result<Self> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(count.max(1));
+        let per = count.div_ceil(threads.max(1));
+        let chunks: Vec<anyhow::Result<Vec<_>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let n = per.min(count.saturating_sub(t * per));
+                    scope.spawn(move || {
+                        (0..n)
+                            .map(|_| {
+                                vouch_testkit::cca::CcaDevice::generate(vouch_crypto::Curve::P384)
+                                    .map_err(|e| anyhow::anyhow!("minting a CCA device: {e}"))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("minting thread panicked")))
+                })
+                .collect()
+        });
+        let mut devices = Vec::with_capacity(count);
+        for chunk in chunks {
+            devices.extend(chunk?);
+        }
+        Ok(CcaAttesters { devices })
+    }
+
+    /// The CoRIMs endorsing every device: (media type, body), platform and
+    /// realm for each.
+    pub(crate) fn corims(&self) -> Vec<(&'static str, Bytes)> {
+        self.devices
+            .iter()
+            .flat_map(|d| {
+                let platform = d.platform_corim();
+                let realm = d.realm_corim();
+                [
+                    (platform.media_type(), Bytes::from(platform.build())),
+                    (realm.media_type(), Bytes::from(realm.build())),
+                ]
+            })
+            .collect()
+    }
+}
+
+impl Attesters for CcaAttesters {
+    fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    fn media_type(&self) -> &'static str {
+        vouch_testkit::cca::CCA_EVIDENCE_MT
+    }
+
+    fn evidence(&self, index: usize, nonce: &[u8]) -> anyhow::Result<Bytes> {
+        let device = self.devices.get(index).context("no such device")?;
+        let token = device
+            .token(nonce, vouch_testkit::cca::Framing::CmwCollection)
+            .map_err(|e| anyhow::anyhow!("CCA token: {e}"))?;
+        Ok(Bytes::from(token))
+    }
+}
+
+/// The attesters of a run: whatever scheme they speak, the verify task
+/// asks them for evidence over a session nonce.
+pub(crate) trait Attesters: Send + Sync + 'static {
+    /// How many there are.
+    fn len(&self) -> usize;
+    /// The evidence media type they send.
+    fn media_type(&self) -> &'static str;
+    /// Attester `index`'s evidence for `nonce` (what the device does).
+    fn evidence(&self, index: usize, nonce: &[u8]) -> anyhow::Result<Bytes>;
+}
+
+/// PSA IoT devices reporting the ACME software components.
+pub(crate) struct PsaAttesters {
+    devices: std::sync::Arc<Vec<Device>>,
+    components: Vec<SwComponent>,
+}
+
+impl PsaAttesters {
+    pub(crate) fn shared(devices: std::sync::Arc<Vec<Device>>) -> std::sync::Arc<dyn Attesters> {
+        std::sync::Arc::new(PsaAttesters {
+            devices,
+            components: SwComponent::acme_components(),
+        })
+    }
+}
+
+impl Attesters for PsaAttesters {
+    fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    fn media_type(&self) -> &'static str {
+        "application/psa-attestation-token"
+    }
+
+    fn evidence(&self, index: usize, nonce: &[u8]) -> anyhow::Result<Bytes> {
+        let device = self.devices.get(index).context("no such device")?;
+        Ok(Bytes::from(device.token(nonce, &self.components)?))
+    }
+}
+
 /// Media type of the CoRIMs minted here.
 pub(crate) fn corim_media_type() -> &'static str {
     PsaCorimEncoding::Current.media_type()

@@ -207,7 +207,7 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
                 recorder,
                 topology.verification.clone(),
                 topology.provisioning.clone(),
-                devices.clone(),
+                crate::devices::PsaAttesters::shared(devices.clone()),
                 None,
                 timeout,
             );

@@ -43,7 +43,7 @@ pub(crate) async fn run(mut args: ScaleOutArgs) -> anyhow::Result<i32> {
         recorder.clone(),
         topology.verification.clone(),
         topology.provisioning.clone(),
-        devices,
+        crate::devices::PsaAttesters::shared(devices),
         None,
         timeout,
     );

@@ -12,10 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use vouch_testkit::psa::{Device, SwComponent};
 
 use crate::client::{Answer, Conn, Endpoint, Failure};
-use crate::devices::{CorimSource, corim_media_type};
+use crate::devices::{Attesters, CorimSource, corim_media_type};
 use crate::stats::{Op, Recorder};
 
 /// A task a simulated user loops over.
@@ -50,7 +49,6 @@ impl Task {
     }
 }
 
-const TOKEN_MEDIA_TYPE: &str = "application/psa-attestation-token";
 const NEW_SESSION: &str = "/challenge-response/v1/newSession";
 const SESSION_PREFIX: &str = "/challenge-response/v1/";
 
@@ -59,9 +57,8 @@ pub(crate) struct Shared {
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) verification: Arc<Endpoint>,
     pub(crate) provisioning: Arc<Endpoint>,
-    pub(crate) devices: Arc<Vec<Device>>,
+    pub(crate) devices: Arc<dyn Attesters>,
     pub(crate) corims: Option<CorimSource>,
-    pub(crate) components: Vec<SwComponent>,
     pub(crate) timeout: Duration,
     next_device: AtomicUsize,
 }
@@ -72,7 +69,7 @@ impl Shared {
         recorder: Arc<Recorder>,
         verification: Arc<Endpoint>,
         provisioning: Arc<Endpoint>,
-        devices: Arc<Vec<Device>>,
+        devices: Arc<dyn Attesters>,
         corims: Option<CorimSource>,
         timeout: Duration,
     ) -> Arc<Self> {
@@ -82,7 +79,6 @@ impl Shared {
             provisioning,
             devices,
             corims,
-            components: SwComponent::acme_components(),
             timeout,
             next_device: AtomicUsize::new(0),
         })
@@ -142,10 +138,19 @@ fn expect(answer: &Answer, status: StatusCode) -> Result<(), Failure> {
 
 /// Posts one CoRIM to the provisioning service on `conn`.
 pub(crate) async fn submit_corim(conn: &mut Conn, corim: Bytes) -> Result<Answer, Failure> {
+    submit_corim_as(conn, corim_media_type(), corim).await
+}
+
+/// Submits a CoRIM of another media type (another scheme's).
+pub(crate) async fn submit_corim_as(
+    conn: &mut Conn,
+    media_type: &'static str,
+    corim: Bytes,
+) -> Result<Answer, Failure> {
     conn.send(
         Method::POST,
         "/endorsement-provisioning/v1/submit",
-        Some(corim_media_type()),
+        Some(media_type),
         corim,
     )
     .await
@@ -226,10 +231,10 @@ impl User {
     pub(crate) async fn verify(&mut self, index: usize) -> bool {
         let flow_started = Instant::now();
         let shared = self.shared.clone();
-        let Some(device) = shared.devices.get(index) else {
+        if index >= shared.devices.len() {
             shared.recorder.failed(Op::VerifyFlow, "no such device");
             return false;
-        };
+        }
 
         let started = Instant::now();
         let created = self
@@ -265,8 +270,8 @@ impl User {
         };
 
         // What the device does: sign a token over the challenge.
-        let token = match device.token(&nonce, &shared.components) {
-            Ok(t) => Bytes::from(t),
+        let token = match shared.devices.evidence(index, &nonce) {
+            Ok(t) => t,
             Err(_) => {
                 shared.recorder.failed(Op::VerifyFlow, "token signing");
                 return false;
@@ -276,7 +281,12 @@ impl User {
         let started = Instant::now();
         let evidence = self
             .verification
-            .send(Method::POST, &path, Some(TOKEN_MEDIA_TYPE), token)
+            .send(
+                Method::POST,
+                &path,
+                Some(shared.devices.media_type()),
+                token,
+            )
             .await
             .and_then(|a| {
                 expect(&a, StatusCode::OK)?;

@@ -58,7 +58,7 @@ impl Deployment {
             recorder.clone(),
             topology.verification.clone(),
             topology.provisioning.clone(),
-            fleet.clone(),
+            crate::devices::PsaAttesters::shared(fleet.clone()),
             None,
             timeout,
         );
@@ -143,7 +143,7 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
                 recorder.clone(),
                 measured.topology.verification.clone(),
                 measured.topology.provisioning.clone(),
-                cold,
+                crate::devices::PsaAttesters::shared(cold),
                 None,
                 timeout,
             );
