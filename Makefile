@@ -3,7 +3,7 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: run build release test lint fmt fmt-check check-packaging bench fuzz fuzz-build ci clean
+.PHONY: run build release test lint fmt fmt-check check-packaging bench fuzz fuzz-build fuzz-smoke ci clean
 
 ## run: all services in one process, SQLite under ./vouch-data, on loopback
 run:
@@ -39,16 +39,23 @@ bench:
 	$(CARGO) bench -p vouch-psa-token -p vouch-corim -p vouch-ear -p vouch-sessions -p vouch-store \
 		-p vouch-schemes -p vouch-trust -p vouch-loadtest
 
-## fuzz: run each parser's fuzz target for FUZZ_SECONDS (needs cargo-fuzz)
+## fuzz: run every parser's fuzz target (each lib/*/fuzz crate) for
+## FUZZ_SECONDS each (needs cargo-fuzz; runs on stable without a sanitizer)
+FUZZ_DIRS := $(sort $(wildcard lib/*/fuzz))
 fuzz:
-	cd lib/psa-token/fuzz && $(CARGO) fuzz run -s none decode_token -- -max_total_time=$(FUZZ_SECONDS)
-	cd lib/corim/fuzz && $(CARGO) fuzz run -s none decode_corim -- -max_total_time=$(FUZZ_SECONDS)
-	cd lib/trust-api/fuzz && $(CARGO) fuzz run -s none parse_request_values -- -max_total_time=$(FUZZ_SECONDS)
+	@set -e; for d in $(FUZZ_DIRS); do for t in $$(cd $$d && $(CARGO) fuzz list); do \
+	  echo "== fuzz $$d $$t ($(FUZZ_SECONDS) s)"; \
+	  (cd $$d && $(CARGO) fuzz run -s none $$t -- -max_total_time=$(FUZZ_SECONDS)); \
+	done; done
 
+## fuzz-build: build every fuzz target (CI)
 fuzz-build:
-	cd lib/psa-token/fuzz && $(CARGO) fuzz build -s none
-	cd lib/corim/fuzz && $(CARGO) fuzz build -s none
-	cd lib/trust-api/fuzz && $(CARGO) fuzz build -s none
+	@set -e; for d in $(FUZZ_DIRS); do echo "== fuzz build $$d"; \
+	  (cd $$d && $(CARGO) fuzz build -s none); done
+
+## fuzz-smoke: a few seconds per target (CI)
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SMOKE_SECONDS),3)
 
 ci: fmt-check lint check-packaging test
 
