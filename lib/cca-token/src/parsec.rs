@@ -13,7 +13,7 @@ use minicbor::data::Type;
 use sha2::Digest as _;
 use vouch_crypto::VerifyingKey;
 
-use crate::cbor::{self, describe};
+use crate::cbor::{self, describe_minicbor};
 use crate::realm::REALM_CHALLENGE_LEN;
 use crate::{CcaError, CcaToken, keys};
 
@@ -53,15 +53,17 @@ fn split(bytes: &[u8]) -> Result<Members<'_>, CcaError> {
         return Err(decode_err("EOF"));
     }
     let mut d = Decoder::new(bytes);
-    let n = match d.datatype().map_err(|e| decode_err(describe(&e)))? {
-        Type::Map => {
-            cbor::definite(d.map().map_err(|e| decode_err(describe(&e)))?).map_err(decode_err)?
-        }
+    let n = match d
+        .datatype()
+        .map_err(|e| decode_err(describe_minicbor(&e)))?
+    {
+        Type::Map => cbor::definite(d.map().map_err(|e| decode_err(describe_minicbor(&e)))?)
+            .map_err(decode_err)?,
         Type::MapIndef => return Err(decode_err("indefinite-length map is not allowed")),
         _ => {
             return Err(decode_err(format!(
                 "expected a map {{\"kat\", \"pat\"}}, found {}",
-                cbor::type_name(&d)
+                cbor::type_name_at(&d)
             )));
         }
     };
@@ -114,7 +116,7 @@ fn decode_kat(kat: &[u8]) -> Result<(Vec<u8>, &[u8]), CcaError> {
     if d.datatype().ok() != Some(Type::Map) {
         return Err(decoding(format!(
             "expected a map, found {}",
-            cbor::type_name(&d)
+            cbor::type_name_at(&d)
         )));
     }
     // The item was checked by the outer walker; lengths are definite.
@@ -156,13 +158,13 @@ fn decode_kat(kat: &[u8]) -> Result<(Vec<u8>, &[u8]), CcaError> {
         cbor::read_bytes(&mut nd).ok_or_else(|| {
             decoding(format!(
                 "nonce: expected a byte string, found {}",
-                cbor::type_name(&nd)
+                cbor::type_name_at(&nd)
             ))
         })?
     } else {
         return Err(decoding(format!(
             "nonce: expected a byte string, found {}",
-            cbor::type_name(&nd)
+            cbor::type_name_at(&nd)
         )));
     };
     if !(KAT_NONCE_MIN..=KAT_NONCE_MAX).contains(&nonce.len()) {
@@ -178,7 +180,7 @@ fn decode_kat(kat: &[u8]) -> Result<(Vec<u8>, &[u8]), CcaError> {
     if cd.datatype().ok() != Some(Type::Map) {
         return Err(decoding(format!(
             "cnf: expected a map, found {}",
-            cbor::type_name(&cd)
+            cbor::type_name_at(&cd)
         )));
     }
     let n = cd.map().ok().flatten().unwrap_or_default();

@@ -10,7 +10,7 @@ use std::fmt;
 use minicbor::Decoder;
 use minicbor::data::Type;
 
-use crate::cbor::{self, Writer, describe};
+use crate::cbor::{self, Writer, describe_minicbor};
 use crate::measurement::hash_len_reason;
 use crate::{CcaError, Measurement, keys};
 
@@ -275,7 +275,7 @@ const KNOWN: [i64; 9] = [
 fn type_err(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> CcaError {
     decode_err(format!(
         "claim {name} ({key}): expected {expected}, found {}",
-        cbor::type_name(d)
+        cbor::type_name_at(d)
     ))
 }
 
@@ -309,7 +309,7 @@ pub(crate) fn eat_nonce(
     let type_error = |d: &Decoder<'_>| {
         err(format!(
             "claim challenge ({key}): expected a byte string or an array of them, found {}",
-            cbor::type_name(d)
+            cbor::type_name_at(d)
         ))
     };
     if d.datatype().ok() != Some(Type::Array) {
@@ -344,7 +344,7 @@ fn sw_component(d: &mut Decoder<'_>, index: u64) -> Result<RawSw, CcaError> {
     let err = |d: &Decoder<'_>, what: &str| {
         decode_err(format!(
             "software component {index}: expected {what}, found {}",
-            cbor::type_name(d)
+            cbor::type_name_at(d)
         ))
     };
     if d.datatype().ok() != Some(Type::Map) {
@@ -353,7 +353,7 @@ fn sw_component(d: &mut Decoder<'_>, index: u64) -> Result<RawSw, CcaError> {
     let n = d.map().ok().flatten().unwrap_or_default();
     let mut sw = RawSw::default();
     let mut seen = [false; 7];
-    let skip = |d: &mut Decoder<'_>| d.skip().map_err(|e| decode_err(describe(&e)));
+    let skip = |d: &mut Decoder<'_>| d.skip().map_err(|e| decode_err(describe_minicbor(&e)));
     for _ in 0..n {
         let key = cbor::integer(d);
         let Some(key) = key.filter(|k| (1..=6).contains(k)) else {

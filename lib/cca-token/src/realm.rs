@@ -252,7 +252,7 @@ const KNOWN: [i64; 8] = [
 fn type_err(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> CcaError {
     decode_err(format!(
         "claim {name} ({key}): expected {expected}, found {}",
-        cbor::type_name(d)
+        cbor::type_name_at(d)
     ))
 }
 

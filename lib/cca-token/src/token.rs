@@ -7,7 +7,7 @@ use minicbor::data::Type;
 use vouch_cose::{CoseError, Sign1};
 use vouch_crypto::{Algorithm, VerifyingKey};
 
-use crate::cbor::{self, describe};
+use crate::cbor::{self, describe_minicbor};
 use crate::platform::RawPlatform;
 use crate::realm::{REALM_CHALLENGE_LEN, RawRealm};
 use crate::{CcaError, PlatformClaims, RealmClaims, keys};
@@ -83,7 +83,7 @@ fn entry<'a>(
     if cbor::is_nil(&v) {
         return Ok(None);
     }
-    let found = |v: &Decoder<'_>| cbor::type_name(v);
+    let found = |v: &Decoder<'_>| cbor::type_name_at(v);
     match framing {
         Framing::EatCollection => {
             let token = cbor::read_bytes(&mut v).ok_or_else(|| {
@@ -150,15 +150,21 @@ fn decode_collection(
         return Err(collection_err("EOF"));
     }
     let mut d = Decoder::new(bytes);
-    if d.datatype().map_err(|e| collection_err(describe(&e)))? != Type::Tag {
+    if d.datatype()
+        .map_err(|e| collection_err(describe_minicbor(&e)))?
+        != Type::Tag
+    {
         return Err(collection_err(format!(
             "expected a CBOR tag ({} or {}), found {}",
             keys::TAG_CMW_COLLECTION,
             keys::TAG_EAT_COLLECTION,
-            cbor::type_name(&d)
+            cbor::type_name_at(&d)
         )));
     }
-    let tag = d.tag().map_err(|e| collection_err(describe(&e)))?.as_u64();
+    let tag = d
+        .tag()
+        .map_err(|e| collection_err(describe_minicbor(&e)))?
+        .as_u64();
     let framing = match tag {
         keys::TAG_EAT_COLLECTION => Framing::EatCollection,
         keys::TAG_CMW_COLLECTION => Framing::CmwCollection,
@@ -170,8 +176,11 @@ fn decode_collection(
             )));
         }
     };
-    let n = match d.datatype().map_err(|e| collection_err(describe(&e)))? {
-        Type::Map => cbor::definite(d.map().map_err(|e| collection_err(describe(&e)))?)
+    let n = match d
+        .datatype()
+        .map_err(|e| collection_err(describe_minicbor(&e)))?
+    {
+        Type::Map => cbor::definite(d.map().map_err(|e| collection_err(describe_minicbor(&e)))?)
             .map_err(collection_err)?,
         Type::MapIndef => {
             return Err(collection_err("indefinite-length map is not allowed"));
@@ -179,7 +188,7 @@ fn decode_collection(
         _ => {
             return Err(collection_err(format!(
                 "tag {tag} must wrap a map, found {}",
-                cbor::type_name(&d)
+                cbor::type_name_at(&d)
             )));
         }
     };

@@ -1,22 +1,60 @@
-//! CBOR helpers: a borrowed, validating walker (minicbor) for the zero-copy
-//! envelope decoder, bounded decoding into `ciborium::Value` for coset, and
-//! the few encoding helpers the Sig_structure and COSE_Key writers need.
+//! Bounded CBOR helpers shared by every COSE and EAT reader.
+//!
+//! The zero-copy COSE_Sign1 decoder here, the PSA and CCA claims decoders
+//! (`vouch-psa-token`, `vouch-cca-token`) and the Parsec key attestation
+//! readers all walk CBOR with the same [`minicbor`] helpers, so that one copy
+//! enforces Veraison's decoding limits and words their errors the same way.
+//!
+//! Veraison reads evidence with fxamacker/cbor configured to forbid
+//! indefinite-length items and to stop at [`MAX_DEPTH`] levels of nesting; the
+//! walker ([`skip`], [`item`]) enforces the same limits, and valid UTF-8 in
+//! text strings, on every item it passes over, including items the caller
+//! does not otherwise look at. Nothing here allocates according to a length
+//! read from the input: byte and text strings are borrowed, and collections
+//! are walked element by element, so a bogus length runs into the end of the
+//! input.
+//!
+//! Reading: [`skip`], [`item`], [`definite`], [`expect_end`], [`integer`],
+//! [`read_bytes`], [`read_text`], [`is_nil`]; error wording:
+//! [`describe_minicbor`], [`type_name_at`]. Writing (shortest-form heads, as
+//! deterministic encoding wants): [`push_head`], [`push_bytes`],
+//! [`push_int`]. Errors are plain text ([`CborResult`]) meant to follow a
+//! "what failed:" prefix in the caller's own error type.
+//!
+//! ```
+//! use vouch_cose::cbor;
+//! use vouch_cose::minicbor::Decoder;
+//!
+//! // [1, "a"] followed by a stray byte.
+//! let bytes = [0x82, 0x01, 0x61, 0x61, 0x00];
+//! let mut d = Decoder::new(&bytes);
+//! assert_eq!(cbor::item(&mut d, 1)?, &bytes[..4]);
+//! assert_eq!(
+//!     cbor::expect_end(&d).unwrap_err(),
+//!     "1 bytes of extraneous data starting at index 4"
+//! );
+//! # Ok::<(), String>(())
+//! ```
 
 use ciborium::Value;
 use minicbor::Decoder;
 use minicbor::data::Type;
 
-/// Deepest nesting accepted in any COSE structure read from outside.
+/// Deepest nesting accepted in any CBOR item read from outside.
 ///
 /// This is fxamacker/cbor's default `MaxNestedLevels`, which go-cose (and so
 /// Veraison) decodes with. ciborium's own default is 256; COSE headers nest
 /// a handful of levels at most (a signed CoRIM's `corim-meta` is the deepest
 /// we know of, at four), and the lower bound keeps the recursive decoders'
 /// stack use small wherever they run.
-pub(crate) const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 
-/// Renders a minicbor error in the wording Go uses for the common case.
-pub(crate) fn describe_minicbor(e: &minicbor::decode::Error) -> String {
+/// Why a CBOR item could not be read, as text for an error message.
+pub type CborResult<T> = Result<T, String>;
+
+/// Renders a minicbor error in the wording Go uses for the common case
+/// (`unexpected EOF` for truncated input).
+pub fn describe_minicbor(e: &minicbor::decode::Error) -> String {
     if e.is_end_of_input() {
         "unexpected EOF".to_owned()
     } else {
@@ -27,7 +65,7 @@ pub(crate) fn describe_minicbor(e: &minicbor::decode::Error) -> String {
 /// Passes over one complete data item, checking it is well formed, of
 /// definite length, with valid UTF-8 text, and no deeper than [`MAX_DEPTH`]
 /// (counting from `depth`, the level of the item itself).
-pub(crate) fn skip(d: &mut Decoder<'_>, depth: usize) -> Result<(), String> {
+pub fn skip(d: &mut Decoder<'_>, depth: usize) -> CborResult<()> {
     if depth > MAX_DEPTH {
         return Err(format!("exceeded max nested level {MAX_DEPTH}"));
     }
@@ -80,13 +118,34 @@ pub(crate) fn skip(d: &mut Decoder<'_>, depth: usize) -> Result<(), String> {
     }
 }
 
+/// Passes over one item (as [`skip`]) and returns its encoded bytes.
+pub fn item<'a>(d: &mut Decoder<'a>, depth: usize) -> CborResult<&'a [u8]> {
+    let start = d.position();
+    skip(d, depth)?;
+    Ok(d.input().get(start..d.position()).unwrap_or_default())
+}
+
 /// Unwraps a definite length, rejecting indefinite-length items.
-pub(crate) fn definite(len: Option<u64>) -> Result<u64, String> {
+pub fn definite(len: Option<u64>) -> CborResult<u64> {
     len.ok_or_else(|| "indefinite-length array or map is not allowed".to_owned())
 }
 
+/// Checks that the whole input was consumed.
+pub fn expect_end(d: &Decoder<'_>) -> CborResult<()> {
+    let len = d.input().len();
+    let pos = d.position();
+    if pos == len {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} bytes of extraneous data starting at index {pos}",
+            len.saturating_sub(pos)
+        ))
+    }
+}
+
 /// Human name of the item at the decoder's position, for type errors.
-pub(crate) fn type_name_at(d: &Decoder<'_>) -> String {
+pub fn type_name_at(d: &Decoder<'_>) -> String {
     match d.datatype() {
         Ok(Type::U8 | Type::U16 | Type::U32 | Type::U64) => "unsigned integer".to_owned(),
         Ok(Type::I8 | Type::I16 | Type::I32 | Type::I64 | Type::Int) => {
@@ -103,9 +162,16 @@ pub(crate) fn type_name_at(d: &Decoder<'_>) -> String {
     }
 }
 
-/// Reads an integer of any CBOR width as `i128`, so callers can range-check
-/// without losing the sign or the top bit of a `u64`.
-pub(crate) fn integer(d: &mut Decoder<'_>) -> Option<i128> {
+/// True when the item at the decoder's position is `null` or `undefined`,
+/// which Go decodes into a nil pointer: a claim so given counts as absent.
+pub fn is_nil(d: &Decoder<'_>) -> bool {
+    matches!(d.datatype(), Ok(Type::Null | Type::Undefined))
+}
+
+/// Reads an integer of any CBOR width as `i128` (so callers can range-check
+/// without losing the sign or the top bit of a `u64`); `None`, without
+/// consuming anything, when the item is not an integer.
+pub fn integer(d: &mut Decoder<'_>) -> Option<i128> {
     match d.datatype() {
         Ok(
             Type::U8
@@ -120,6 +186,16 @@ pub(crate) fn integer(d: &mut Decoder<'_>) -> Option<i128> {
         ) => d.int().ok().map(i128::from),
         _ => None,
     }
+}
+
+/// Reads a definite byte string; `None` when the item is something else.
+pub fn read_bytes<'a>(d: &mut Decoder<'a>) -> Option<&'a [u8]> {
+    (d.datatype().ok()? == Type::Bytes).then(|| d.bytes().ok())?
+}
+
+/// Reads a definite text string; `None` when the item is something else.
+pub fn read_text<'a>(d: &mut Decoder<'a>) -> Option<&'a str> {
+    (d.datatype().ok()? == Type::String).then(|| d.str().ok())?
 }
 
 /// Decodes exactly one CBOR item from `bytes` into a [`Value`], rejecting
@@ -185,7 +261,7 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
 }
 
 /// Appends a CBOR head (major type and argument) in its shortest form.
-pub(crate) fn push_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+pub fn push_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;
     let be = arg.to_be_bytes();
     match arg {
@@ -204,13 +280,13 @@ pub(crate) fn push_head(out: &mut Vec<u8>, major: u8, arg: u64) {
 }
 
 /// Appends a byte string.
-pub(crate) fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     push_head(out, 2, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
 /// Appends a (possibly negative) integer.
-pub(crate) fn push_int(out: &mut Vec<u8>, value: i64) {
+pub fn push_int(out: &mut Vec<u8>, value: i64) {
     if value >= 0 {
         push_head(out, 0, value.unsigned_abs());
     } else {
@@ -281,6 +357,38 @@ mod tests {
                 .unwrap_err()
                 .starts_with("invalid CBOR")
         );
+    }
+
+    #[test]
+    fn reading_helpers() {
+        // [h'01', "x", -300, null, 1.5]
+        let bytes = [
+            0x85, 0x41, 0x01, 0x61, 0x78, 0x39, 0x01, 0x2b, 0xf6, 0xf9, 0x3e, 0x00,
+        ];
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(type_name_at(&d), "array");
+        assert_eq!(definite(d.array().unwrap()), Ok(5));
+        assert_eq!(read_text(&mut d), None, "a byte string is not text");
+        assert_eq!(integer(&mut d), None);
+        assert_eq!(read_bytes(&mut d), Some(&[0x01][..]));
+        assert_eq!(read_bytes(&mut d), None);
+        assert_eq!(read_text(&mut d), Some("x"));
+        assert_eq!(type_name_at(&d), "negative integer");
+        assert_eq!(integer(&mut d), Some(-300));
+        assert!(is_nil(&d));
+        assert_eq!(item(&mut d, 2), Ok(&[0xf6][..]));
+        assert!(!is_nil(&d));
+        assert_eq!(type_name_at(&d), "float");
+        assert!(expect_end(&d).is_err());
+        assert_eq!(item(&mut d, 2), Ok(&[0xf9, 0x3e, 0x00][..]));
+        assert_eq!(expect_end(&d), Ok(()));
+        assert_eq!(type_name_at(&d), "unexpected EOF");
+        assert_eq!(
+            definite(None).unwrap_err(),
+            "indefinite-length array or map is not allowed"
+        );
+        let mut big = Decoder::new(&[0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(integer(&mut big), Some(i128::from(u64::MAX)));
     }
 
     fn skip_all(bytes: &[u8]) -> Result<usize, String> {

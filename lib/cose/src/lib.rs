@@ -63,8 +63,14 @@
 //! -> Vec<u8>` (canonical `{1: 2, -1: crv, -2: x, -3: y}`), and the
 //! [`cose_curve_id`] / [`curve_from_cose_id`] mapping.
 //!
-//! `coset` and `ciborium` are re-exported so that callers use the same
-//! versions ([`Value`] is `ciborium::Value`).
+//! Bounded CBOR walking: the [`cbor`] module's helpers (skip an item within
+//! Veraison's limits, read integers, strings and definite lengths, check the
+//! end of input, word minicbor errors as Go does) are the ones the envelope
+//! decoder uses, public so that the PSA and CCA claims readers share them
+//! rather than keep copies.
+//!
+//! `coset`, `ciborium` and `minicbor` are re-exported so that callers use the
+//! same versions ([`Value`] is `ciborium::Value`).
 //!
 //! ```
 //! use vouch_cose::{Sign1, Value, sign1};
@@ -86,7 +92,7 @@
 //! ciborium's recursive decoder would otherwise go to 256), and no length
 //! read from the input allocates ahead of the bytes actually present.
 
-mod cbor;
+pub mod cbor;
 mod envelope;
 mod error;
 mod key;
@@ -100,6 +106,7 @@ pub use error::CoseError;
 pub use key::{
     cose_curve_id, cose_key_bytes, curve_from_cose_id, key_from_cose_key, key_from_cose_key_or_raw,
 };
+pub use minicbor;
 pub use sign1::{
     ContentType, HEADER_X5CHAIN, Sign1, Sign1Builder, TAG_MAC0, TAG_SIGN1, sig_structure, sign1,
 };

@@ -11,7 +11,7 @@ use minicbor::Decoder;
 use minicbor::data::Type;
 
 use crate::TokenError;
-use crate::cbor::{self, describe};
+use vouch_cose::cbor::{self, describe_minicbor};
 
 /// Profile name of PSA_IOT_PROFILE_1.
 pub const PROFILE_1_NAME: &str = "PSA_IOT_PROFILE_1";
@@ -318,26 +318,28 @@ fn locate(bytes: &[u8]) -> Result<Slots<'_>, TokenError> {
         return Err(decode_err("EOF"));
     }
     let mut d = Decoder::new(bytes);
-    match d.datatype().map_err(|e| decode_err(describe(&e)))? {
+    match d
+        .datatype()
+        .map_err(|e| decode_err(describe_minicbor(&e)))?
+    {
         Type::Map => {}
         Type::MapIndef => return Err(decode_err("indefinite-length claims map is not allowed")),
         _ => {
             return Err(decode_err(format!(
                 "claims-set must be a CBOR map, found {}",
-                cbor::type_name(&d)
+                cbor::type_name_at(&d)
             )));
         }
     }
-    let n = cbor::definite(d.map().map_err(|e| decode_err(describe(&e)))?).map_err(decode_err)?;
+    let n = cbor::definite(d.map().map_err(|e| decode_err(describe_minicbor(&e)))?)
+        .map_err(decode_err)?;
     let mut slots = Slots([None; KNOWN_KEYS.len()]);
     for _ in 0..n {
         let key = cbor::integer(&mut d);
         if key.is_none() {
             cbor::skip(&mut d, 2).map_err(decode_err)?;
         }
-        let start = d.position();
-        cbor::skip(&mut d, 2).map_err(decode_err)?;
-        let value = bytes.get(start..d.position()).unwrap_or_default();
+        let value = cbor::item(&mut d, 2).map_err(decode_err)?;
         let Some(key) = key else { continue };
         let Some(index) = KNOWN_KEYS.iter().position(|&k| i128::from(k) == key) else {
             continue;
@@ -349,13 +351,7 @@ fn locate(bytes: &[u8]) -> Result<Slots<'_>, TokenError> {
             *slot = Some(value);
         }
     }
-    if d.position() != bytes.len() {
-        return Err(decode_err(format!(
-            "{} bytes of extraneous data starting at index {}",
-            bytes.len() - d.position(),
-            d.position()
-        )));
-    }
+    cbor::expect_end(&d).map_err(decode_err)?;
     Ok(slots)
 }
 
@@ -434,7 +430,7 @@ fn value_of<'a>(slots: &Slots<'a>, key: i64) -> Option<Decoder<'a>> {
 fn type_err(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> TokenError {
     decode_err(format!(
         "claim {name} ({key}): expected {expected}, found {}",
-        cbor::type_name(d)
+        cbor::type_name_at(d)
     ))
 }
 
@@ -446,24 +442,16 @@ fn bytes_claim<'a>(
     let Some(mut d) = value_of(slots, key) else {
         return Ok(None);
     };
-    read_bytes(&mut d)
+    cbor::read_bytes(&mut d)
         .map(Some)
         .ok_or_else(|| type_err(&d, name, key, "a byte string"))
-}
-
-fn read_bytes<'a>(d: &mut Decoder<'a>) -> Option<&'a [u8]> {
-    (d.datatype().ok()? == Type::Bytes).then(|| d.bytes().ok())?
-}
-
-fn read_text<'a>(d: &mut Decoder<'a>) -> Option<&'a str> {
-    (d.datatype().ok()? == Type::String).then(|| d.str().ok())?
 }
 
 fn text<'a>(slots: &Slots<'a>, key: i64, name: &str) -> Result<Option<&'a str>, TokenError> {
     let Some(mut d) = value_of(slots, key) else {
         return Ok(None);
     };
-    read_text(&mut d)
+    cbor::read_text(&mut d)
         .map(Some)
         .ok_or_else(|| type_err(&d, name, key, "a text string"))
 }
@@ -505,7 +493,7 @@ fn eat_nonce<'a>(slots: &Slots<'a>) -> Result<Option<Vec<&'a [u8]>>, TokenError>
     let Some(mut d) = value_of(slots, key) else {
         return Ok(None);
     };
-    if let Some(single) = read_bytes(&mut d) {
+    if let Some(single) = cbor::read_bytes(&mut d) {
         return Ok(Some(vec![single]));
     }
     if d.datatype().ok() != Some(Type::Array) {
@@ -520,7 +508,8 @@ fn eat_nonce<'a>(slots: &Slots<'a>) -> Result<Option<Vec<&'a [u8]>>, TokenError>
     // `locate` has checked the structure, so `n` is no larger than the input.
     let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or_default().min(16));
     for _ in 0..n {
-        let item = read_bytes(&mut d).ok_or_else(|| type_err(&d, "nonce", key, "a byte string"))?;
+        let item =
+            cbor::read_bytes(&mut d).ok_or_else(|| type_err(&d, "nonce", key, "a byte string"))?;
         out.push(item);
     }
     Ok(Some(out))
@@ -546,7 +535,7 @@ fn sw_component<'a>(d: &mut Decoder<'a>, index: u64) -> Result<RawSw<'a>, TokenE
     let err = |d: &Decoder<'_>, what: &str| {
         decode_err(format!(
             "software component {index}: expected {what}, found {}",
-            cbor::type_name(d)
+            cbor::type_name_at(d)
         ))
     };
     if d.datatype().ok() != Some(Type::Map) {
@@ -559,9 +548,9 @@ fn sw_component<'a>(d: &mut Decoder<'a>, index: u64) -> Result<RawSw<'a>, TokenE
         let key = cbor::integer(d);
         let Some(key) = key.filter(|k| (1..=6).contains(k)) else {
             if key.is_none() {
-                d.skip().map_err(|e| decode_err(describe(&e)))?;
+                d.skip().map_err(|e| decode_err(describe_minicbor(&e)))?;
             }
-            d.skip().map_err(|e| decode_err(describe(&e)))?;
+            d.skip().map_err(|e| decode_err(describe_minicbor(&e)))?;
             continue;
         };
         let idx = usize::try_from(key).unwrap_or_default();
@@ -574,27 +563,30 @@ fn sw_component<'a>(d: &mut Decoder<'a>, index: u64) -> Result<RawSw<'a>, TokenE
             *s = true;
         }
         if cbor::is_nil(d) {
-            d.skip().map_err(|e| decode_err(describe(&e)))?;
+            d.skip().map_err(|e| decode_err(describe_minicbor(&e)))?;
             continue;
         }
         match i64::try_from(key).unwrap_or_default() {
             keys::sw::MEASUREMENT_TYPE => {
-                sw.measurement_type = Some(read_text(d).ok_or_else(|| err(d, "a text string"))?);
+                sw.measurement_type =
+                    Some(cbor::read_text(d).ok_or_else(|| err(d, "a text string"))?);
             }
             keys::sw::MEASUREMENT_VALUE => {
-                sw.measurement_value = Some(read_bytes(d).ok_or_else(|| err(d, "a byte string"))?);
+                sw.measurement_value =
+                    Some(cbor::read_bytes(d).ok_or_else(|| err(d, "a byte string"))?);
             }
             keys::sw::VERSION => {
-                sw.version = Some(read_text(d).ok_or_else(|| err(d, "a text string"))?);
+                sw.version = Some(cbor::read_text(d).ok_or_else(|| err(d, "a text string"))?);
             }
             keys::sw::SIGNER_ID => {
-                sw.signer_id = Some(read_bytes(d).ok_or_else(|| err(d, "a byte string"))?);
+                sw.signer_id = Some(cbor::read_bytes(d).ok_or_else(|| err(d, "a byte string"))?);
             }
             keys::sw::MEASUREMENT_DESCRIPTION => {
-                sw.measurement_desc = Some(read_text(d).ok_or_else(|| err(d, "a text string"))?);
+                sw.measurement_desc =
+                    Some(cbor::read_text(d).ok_or_else(|| err(d, "a text string"))?);
             }
             // Key 3 is reserved by the PSA token spec; psatoken ignores it.
-            _ => d.skip().map_err(|e| decode_err(describe(&e)))?,
+            _ => d.skip().map_err(|e| decode_err(describe_minicbor(&e)))?,
         }
     }
     Ok(sw)
@@ -615,15 +607,15 @@ fn decode_profile(value: &[u8]) -> Result<Option<String>, TokenError> {
     let err = |d: &Decoder<'_>| {
         decode_err(format!(
             "claim eat_profile (265): expected a URI or an OID, found {}",
-            cbor::type_name(d)
+            cbor::type_name_at(d)
         ))
     };
     match (tag, d.datatype().ok()) {
-        (None | Some(32), Some(Type::String)) => {
-            Ok(Some(read_text(&mut d).ok_or_else(|| err(&d))?.to_owned()))
-        }
+        (None | Some(32), Some(Type::String)) => Ok(Some(
+            cbor::read_text(&mut d).ok_or_else(|| err(&d))?.to_owned(),
+        )),
         (None | Some(111), Some(Type::Bytes)) => {
-            let oid = read_bytes(&mut d).ok_or_else(|| err(&d))?;
+            let oid = cbor::read_bytes(&mut d).ok_or_else(|| err(&d))?;
             oid_to_string(oid)
                 .map(Some)
                 .ok_or_else(|| decode_err("claim eat_profile (265): malformed OID"))

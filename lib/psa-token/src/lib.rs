@@ -24,7 +24,6 @@
 //! and nesting stops at 32 levels; no length read from the input drives an
 //! allocation larger than the input itself.
 
-mod cbor;
 mod claims;
 mod error;
 mod json;
