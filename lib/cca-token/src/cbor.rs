@@ -64,6 +64,36 @@ pub(crate) fn locate<'a, const N: usize>(
     Ok(slots)
 }
 
+/// The message for a claim whose value has the wrong CBOR type.
+pub(crate) fn claim_type_error(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> String {
+    format!(
+        "claim {name} ({key}): expected {expected}, found {}",
+        type_name_at(d)
+    )
+}
+
+/// A byte-string claim's value (as found by [`locate`]), if present.
+pub(crate) fn bytes_claim(
+    value: Option<&[u8]>,
+    name: &str,
+    key: i64,
+) -> CborResult<Option<Vec<u8>>> {
+    let Some(value) = value else { return Ok(None) };
+    let mut d = Decoder::new(value);
+    read_bytes(&mut d)
+        .map(|b| Some(b.to_vec()))
+        .ok_or_else(|| claim_type_error(&d, name, key, "a byte string"))
+}
+
+/// A text-string claim's value (as found by [`locate`]), if present.
+pub(crate) fn text_claim(value: Option<&[u8]>, name: &str, key: i64) -> CborResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let mut d = Decoder::new(value);
+    read_text(&mut d)
+        .map(|s| Some(s.to_owned()))
+        .ok_or_else(|| claim_type_error(&d, name, key, "a text string"))
+}
+
 /// A minimal CBOR writer (definite lengths, shortest heads) for minting.
 #[derive(Debug, Default)]
 pub(crate) struct Writer(Vec<u8>);

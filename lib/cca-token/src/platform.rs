@@ -273,26 +273,7 @@ const KNOWN: [i64; 9] = [
 ];
 
 fn type_err(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> CcaError {
-    decode_err(format!(
-        "claim {name} ({key}): expected {expected}, found {}",
-        cbor::type_name_at(d)
-    ))
-}
-
-fn bytes_claim(value: Option<&[u8]>, name: &str, key: i64) -> Result<Option<Vec<u8>>, CcaError> {
-    let Some(value) = value else { return Ok(None) };
-    let mut d = Decoder::new(value);
-    cbor::read_bytes(&mut d)
-        .map(|b| Some(b.to_vec()))
-        .ok_or_else(|| type_err(&d, name, key, "a byte string"))
-}
-
-fn text_claim(value: Option<&[u8]>, name: &str, key: i64) -> Result<Option<String>, CcaError> {
-    let Some(value) = value else { return Ok(None) };
-    let mut d = Decoder::new(value);
-    cbor::read_text(&mut d)
-        .map(|s| Some(s.to_owned()))
-        .ok_or_else(|| type_err(&d, name, key, "a text string"))
+    decode_err(cbor::claim_type_error(d, name, key, expected))
 }
 
 /// The EAT nonce: one byte string, or an array of them.
@@ -415,7 +396,8 @@ impl RawPlatform {
             vsi,
             hash_algo_id,
         ] = cbor::locate(bytes, &KNOWN).map_err(decode_err)?;
-        let profile_name = text_claim(profile, "profile", keys::platform::PROFILE)?;
+        let profile_name =
+            cbor::text_claim(profile, "profile", keys::platform::PROFILE).map_err(decode_err)?;
         let name = profile_name.as_deref().unwrap_or_default();
         let profile = PlatformProfile::from_name(name)
             .ok_or_else(|| decode_err(format!("unknown profile: {name:?}")))?;
@@ -436,21 +418,30 @@ impl RawPlatform {
         Ok(Self {
             profile: Some(profile),
             nonces: eat_nonce(challenge, keys::platform::CHALLENGE, decode_err)?,
-            implementation_id: bytes_claim(
+            implementation_id: cbor::bytes_claim(
                 implementation_id,
                 "implementation-id",
                 keys::platform::IMPLEMENTATION_ID,
-            )?,
-            instance_id: bytes_claim(instance_id, "instance-id", keys::platform::INSTANCE_ID)?,
-            config: bytes_claim(config, "config", keys::platform::CONFIG)?,
+            )
+            .map_err(decode_err)?,
+            instance_id: cbor::bytes_claim(instance_id, "instance-id", keys::platform::INSTANCE_ID)
+                .map_err(decode_err)?,
+            config: cbor::bytes_claim(config, "config", keys::platform::CONFIG)
+                .map_err(decode_err)?,
             lifecycle,
             sw_components: sw_components(sw)?,
-            vsi: text_claim(
+            vsi: cbor::text_claim(
                 vsi,
                 "verification-service",
                 keys::platform::VERIFICATION_SERVICE,
-            )?,
-            hash_algo_id: text_claim(hash_algo_id, "hash-algo-id", keys::platform::HASH_ALGO_ID)?,
+            )
+            .map_err(decode_err)?,
+            hash_algo_id: cbor::text_claim(
+                hash_algo_id,
+                "hash-algo-id",
+                keys::platform::HASH_ALGO_ID,
+            )
+            .map_err(decode_err)?,
         })
     }
 

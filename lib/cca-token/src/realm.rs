@@ -250,26 +250,7 @@ const KNOWN: [i64; 8] = [
 ];
 
 fn type_err(d: &Decoder<'_>, name: &str, key: i64, expected: &str) -> CcaError {
-    decode_err(format!(
-        "claim {name} ({key}): expected {expected}, found {}",
-        cbor::type_name_at(d)
-    ))
-}
-
-fn bytes_claim(value: Option<&[u8]>, name: &str, key: i64) -> Result<Option<Vec<u8>>, CcaError> {
-    let Some(value) = value else { return Ok(None) };
-    let mut d = Decoder::new(value);
-    cbor::read_bytes(&mut d)
-        .map(|b| Some(b.to_vec()))
-        .ok_or_else(|| type_err(&d, name, key, "a byte string"))
-}
-
-fn text_claim(value: Option<&[u8]>, name: &str, key: i64) -> Result<Option<String>, CcaError> {
-    let Some(value) = value else { return Ok(None) };
-    let mut d = Decoder::new(value);
-    cbor::read_text(&mut d)
-        .map(|s| Some(s.to_owned()))
-        .ok_or_else(|| type_err(&d, name, key, "a text string"))
+    decode_err(cbor::claim_type_error(d, name, key, expected))
 }
 
 fn rems(value: Option<&[u8]>) -> Result<Option<Vec<Vec<u8>>>, CcaError> {
@@ -300,26 +281,32 @@ impl RawRealm {
         let [profile, challenge, rpv, rim, rem, hash, rak, rak_hash] =
             cbor::locate(bytes, &KNOWN).map_err(decode_err)?;
         Ok(Self {
-            profile: text_claim(profile, "profile", keys::realm::PROFILE)?,
+            profile: cbor::text_claim(profile, "profile", keys::realm::PROFILE)
+                .map_err(decode_err)?,
             nonces: eat_nonce(challenge, keys::realm::CHALLENGE, decode_err)?,
-            personalization_value: bytes_claim(
+            personalization_value: cbor::bytes_claim(
                 rpv,
                 "personalization-value",
                 keys::realm::PERSONALIZATION_VALUE,
-            )?,
-            initial_measurement: bytes_claim(
+            )
+            .map_err(decode_err)?,
+            initial_measurement: cbor::bytes_claim(
                 rim,
                 "initial-measurement",
                 keys::realm::INITIAL_MEASUREMENT,
-            )?,
+            )
+            .map_err(decode_err)?,
             extensible_measurements: rems(rem)?,
-            hash_algo_id: text_claim(hash, "hash-algo-id", keys::realm::HASH_ALGO_ID)?,
-            public_key: bytes_claim(rak, "public-key", keys::realm::PUBLIC_KEY)?,
-            public_key_hash_algo_id: text_claim(
+            hash_algo_id: cbor::text_claim(hash, "hash-algo-id", keys::realm::HASH_ALGO_ID)
+                .map_err(decode_err)?,
+            public_key: cbor::bytes_claim(rak, "public-key", keys::realm::PUBLIC_KEY)
+                .map_err(decode_err)?,
+            public_key_hash_algo_id: cbor::text_claim(
                 rak_hash,
                 "public-key-hash-algo-id",
                 keys::realm::PUBLIC_KEY_HASH_ALGO_ID,
-            )?,
+            )
+            .map_err(decode_err)?,
         })
     }
 
