@@ -29,6 +29,9 @@ pub mod psa;
 #[cfg(feature = "riot")]
 pub mod riot;
 
+#[cfg(any(feature = "enacttrust", feature = "parsec-tpm"))]
+mod corim_util;
+
 use std::any::Any;
 use std::sync::Arc;
 

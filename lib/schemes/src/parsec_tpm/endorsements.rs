@@ -24,23 +24,14 @@
 //! one kid given two different AKs in one CoRIM is refused.
 
 use vouch_corim::{
-    ClassId, Comid, ConciseTag, Corim, CryptoKey, DigestAlg, Environment, Instance, MeasurementKey,
-    Profile,
+    ClassId, Comid, Corim, CryptoKey, DigestAlg, Environment, Instance, MeasurementKey,
 };
 use vouch_crypto::VerifyingKey;
 use vouch_tpm::{MAX_PCR_SELECT_BYTES, Ueid};
 
 use super::{NAME, PROFILE, PcrDigest, PcrReference, PcrValue, class_key, trust_anchor_id};
+use crate::corim_util::{Encoding, Side, collect_comids, reject_other_triples};
 use crate::{EndorsementError, Endorsements, ReferenceValue, TrustAnchor, TrustAnchorKey};
-
-/// Which of Veraison's message sets applies.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    /// Profile as a tag-32 URI (Veraison HEAD).
-    Current,
-    /// Profile as untagged text (Veraison's KV-store era).
-    Legacy,
-}
 
 /// The highest PCR index a quote can select.
 const MAX_PCR: u64 = (MAX_PCR_SELECT_BYTES as u64) * 8 - 1;
@@ -51,46 +42,11 @@ pub(super) fn extract(corim: &Corim, profile: &str) -> Result<Endorsements, Endo
             "profile {profile:?} is not the {NAME} profile {PROFILE:?}"
         )));
     }
-    if !corim.was_tagged {
-        return Err(EndorsementError::new("did not see unsigned CoRIM tag"));
-    }
-    let encoding = match &corim.profile {
-        Some(Profile::Uri(p)) if p == profile => Encoding::Current,
-        Some(Profile::Text(p)) if p == profile => Encoding::Legacy,
-        Some(other) => {
-            return Err(EndorsementError::new(format!(
-                "CoRIM profile {:?} does not match the media type profile {profile:?}",
-                other.as_text().unwrap_or_default()
-            )));
-        }
-        None => {
-            return Err(EndorsementError::new(format!(
-                "CoRIM declares no profile; expected {profile:?}"
-            )));
-        }
-    };
-
-    let mut out = Endorsements {
-        not_after: corim.validity.as_ref().map(|v| v.not_after),
-        ..Endorsements::default()
-    };
+    let encoding = Encoding::of(corim, profile)?;
     let mut anchors: Vec<(Vec<u8>, VerifyingKey)> = Vec::new();
-    for (c, tag) in corim.tags.iter().enumerate() {
-        let ConciseTag::Comid(comid) = tag else {
-            continue;
-        };
-        extract_comid(comid, c, encoding, &mut anchors, &mut out)?;
-    }
-    if out.trust_anchors.is_empty() && out.reference_values.is_empty() {
-        return Err(EndorsementError::new(format!(
-            "CoRIM carries no {NAME} endorsements (no attest-key or reference-value triples)"
-        )));
-    }
-    Ok(out)
-}
-
-fn at(message: String, comid: usize, what: &str, index: usize) -> EndorsementError {
-    EndorsementError::new(format!("{message} (CoMID {comid}, {what} {index})"))
+    collect_comids(corim, NAME, |comid, c, out| {
+        extract_comid(comid, c, encoding, &mut anchors, out)
+    })
 }
 
 fn extract_comid(
@@ -101,18 +57,8 @@ fn extract_comid(
     out: &mut Endorsements,
 ) -> Result<(), EndorsementError> {
     let triples = &comid.triples;
-    let key_error = |message: String, t: usize| match encoding {
-        Encoding::Current => at(message, c, "attest-key triple", t),
-        Encoding::Legacy => {
-            EndorsementError::new(format!("bad key in CoMID at index {c}: {message}"))
-        }
-    };
-    let rv_error = |message: String, t: usize| match encoding {
-        Encoding::Current => at(message, c, "reference triple", t),
-        Encoding::Legacy => EndorsementError::new(format!(
-            "bad software component in CoMID at index {c}: {message}"
-        )),
-    };
+    let key_error = |message: String, t: usize| encoding.key_error(message, c, t);
+    let rv_error = |message: String, t: usize| encoding.rv_error(message, c, t);
 
     for (t, triple) in triples.attest_key_triples.iter().enumerate() {
         let ta = trust_anchor(&triple.environment, &triple.keys, encoding)
@@ -158,30 +104,12 @@ fn extract_comid(
             body: crate::encode_reference(&state),
         });
     }
-    let unsupported = [
-        (!triples.identity_triples.is_empty(), "identity"),
-        (!triples.endorsed_triples.is_empty(), "endorsed-value"),
-    ];
-    if let Some((_, kind)) = unsupported.iter().find(|(present, _)| *present) {
-        return Err(EndorsementError::new(format!(
-            "found {kind} triples, which the {NAME} scheme does not support: it takes the AK \
-             from attest-key triples and PCR values from reference triples (CoMID {c})"
-        )));
-    }
-    if let Some(other) = triples.other.first() {
-        return Err(EndorsementError::new(format!(
-            "found triples of kind {}, which the {NAME} scheme does not support (CoMID {c})",
-            other.key
-        )));
-    }
-    Ok(())
-}
-
-/// Which kind of triple an environment belongs to (for legacy wording).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Key,
-    Reference,
+    reject_other_triples(
+        triples,
+        c,
+        NAME,
+        "the AK from attest-key triples and PCR values from reference triples",
+    )
 }
 
 /// The UUID class-id of an environment.
