@@ -11,7 +11,7 @@ use vouch_http::Problem;
 use vouch_http::limits::Body;
 use vouch_http::negotiate;
 use vouch_sessions::{CasOutcome, SessionError, Version};
-use vouch_trust_api::{AttestationRequest, MediaType, Nonce, NonceError, TrustError};
+use vouch_trust_api::{AttestationRequest, Bytes, MediaType, Nonce, NonceError, TrustError};
 
 use crate::session::{CorruptSession, Session, Status};
 use crate::{AppState, DISCOVERY_MEDIA_TYPE, SESSION_MEDIA_TYPE};
@@ -120,6 +120,34 @@ async fn fetch(state: &AppState, id: &uuid::Uuid) -> Result<bytes::Bytes, Proble
         .ok_or_else(|| not_found(id))
 }
 
+/// Veraison's CMW step: evidence sent as a CMW record (`application/cmw`,
+/// `…+cbor`, `…+json` and the `vnd.veraison` spellings) is appraised as the
+/// media type and bytes the record wraps; a CMW collection passes through
+/// unchanged (and then finds no scheme).
+fn unwrap_cmw(mut headers: HeaderMap, evidence: Bytes) -> Result<(HeaderMap, Bytes), Problem> {
+    let Some(essence) = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim())
+        .filter(|e| vouch_cmw::is_cmw_media_type(e))
+    else {
+        return Ok((headers, evidence));
+    };
+    match vouch_cmw::unwrap(essence, &evidence) {
+        Ok(vouch_cmw::Unwrapped::Record { media_type, value }) => {
+            let inner = http::HeaderValue::from_str(&media_type).map_err(|_| {
+                Problem::bad_request(format!(
+                    "could not unwrap the CMW: its media type {media_type:?} is not a valid header value"
+                ))
+            })?;
+            headers.insert(http::header::CONTENT_TYPE, inner);
+            Ok((headers, Bytes::from(value)))
+        }
+        Ok(vouch_cmw::Unwrapped::Collection) => Ok((headers, evidence)),
+        Err(e) => Err(Problem::bad_request(format!("could not unwrap the CMW: {e}"))),
+    }
+}
+
 pub(crate) async fn submit_evidence(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -133,6 +161,7 @@ pub(crate) async fn submit_evidence(
             "unable to read evidence from the request body",
         ));
     }
+    let (headers, evidence) = unwrap_cmw(headers, evidence)?;
     let supported = state
         .trust
         .verification_media_types()
