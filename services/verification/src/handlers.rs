@@ -144,7 +144,9 @@ fn unwrap_cmw(mut headers: HeaderMap, evidence: Bytes) -> Result<(HeaderMap, Byt
             Ok((headers, Bytes::from(value)))
         }
         Ok(vouch_cmw::Unwrapped::Collection) => Ok((headers, evidence)),
-        Err(e) => Err(Problem::bad_request(format!("could not unwrap the CMW: {e}"))),
+        Err(e) => Err(Problem::bad_request(format!(
+            "could not unwrap the CMW: {e}"
+        ))),
     }
 }
 

@@ -14,7 +14,10 @@ use vouch_testkit::psa::{Device, SwComponent};
 async fn problem(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
-    (status, body["detail"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["detail"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
