@@ -425,47 +425,13 @@ async fn parsec_cca_refuses_stale_unbound_and_foreign_evidence() {
 #[tokio::test]
 async fn the_well_known_documents_list_the_cca_media_types() {
     let app = spawn_app().await;
-    let media_types = |doc: serde_json::Value| -> Vec<String> {
-        doc["media-types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
-            .collect()
-    };
-    let get = |url: String| {
-        let client = app.client.clone();
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let verification = media_types(
-        get(format!(
-            "{}/.well-known/veraison/verification",
-            app.verification
-        ))
-        .await,
-    );
+    let (verification, provisioning) = app.advertised_media_types().await;
     for mt in [CCA_EVIDENCE_MT, PARSEC_CCA_EVIDENCE_MT] {
         assert!(
             verification.iter().any(|m| m == mt),
             "{mt}: {verification:?}"
         );
     }
-    let provisioning = media_types(
-        get(format!(
-            "{}/.well-known/veraison/provisioning",
-            app.provisioning
-        ))
-        .await,
-    );
     for mt in [
         CCA_PLATFORM_CORIM_MT,
         CCA_REALM_CORIM_MT,

@@ -228,43 +228,10 @@ async fn bad_riot_corims_are_refused_with_a_reason() {
 #[tokio::test]
 async fn the_discovery_documents_list_the_riot_media_types() {
     let app = spawn_app().await;
-    let media_types = |doc: serde_json::Value| -> Vec<String> {
-        doc["media-types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
-            .collect()
-    };
-    let verification = media_types(
-        app.client
-            .get(format!(
-                "{}/.well-known/veraison/verification",
-                app.verification
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap(),
-    );
+    let (verification, provisioning) = app.advertised_media_types().await;
     assert!(
         verification.iter().any(|m| m == RIOT_EVIDENCE_MT),
         "{verification:?}"
-    );
-    let provisioning = media_types(
-        app.client
-            .get(format!(
-                "{}/.well-known/veraison/provisioning",
-                app.provisioning
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap(),
     );
     assert!(
         provisioning.iter().any(|m| m == RIOT_CORIM_MT),

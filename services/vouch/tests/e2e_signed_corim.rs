@@ -182,25 +182,8 @@ async fn requiring_signed_corims_refuses_unsigned_ones() {
     assert!(accept.contains("application/rim+cose"), "{accept}");
     assert!(!accept.contains("application/rim+cbor"), "{accept}");
 
-    let doc: serde_json::Value = app
-        .client
-        .get(format!(
-            "{}/.well-known/veraison/provisioning",
-            app.provisioning
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let types: Vec<&str> = doc["media-types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
-    assert!(types.contains(&SIGNED_CURRENT_MT), "{types:?}");
+    let (_, types) = app.advertised_media_types().await;
+    assert!(types.iter().any(|t| t == SIGNED_CURRENT_MT), "{types:?}");
     assert!(types.iter().all(|t| !t.starts_with("application/rim+cbor")));
 
     let signed = CorimSignature::valid_now().sign(&corim, &signer).unwrap();

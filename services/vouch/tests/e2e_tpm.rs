@@ -383,47 +383,13 @@ async fn parsec_tpm_evidence_that_does_not_check_out_is_not_affirming() {
 #[tokio::test]
 async fn the_discovery_documents_list_the_tpm_media_types() {
     let app = spawn_app().await;
-    let media_types = |doc: serde_json::Value| -> Vec<String> {
-        doc["media-types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
-            .collect()
-    };
-    let get = |url: String| {
-        let client = app.client.clone();
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let verification = media_types(
-        get(format!(
-            "{}/.well-known/veraison/verification",
-            app.verification
-        ))
-        .await,
-    );
+    let (verification, provisioning) = app.advertised_media_types().await;
     for mt in [ENACTTRUST_EVIDENCE_MT, PARSEC_TPM_EVIDENCE_MT] {
         assert!(
             verification.iter().any(|m| m == mt),
             "{mt}: {verification:?}"
         );
     }
-    let provisioning = media_types(
-        get(format!(
-            "{}/.well-known/veraison/provisioning",
-            app.provisioning
-        ))
-        .await,
-    );
     for mt in [
         ENACTTRUST_CORIM_MT,
         ENACTTRUST_CORIM_LEGACY_MT,

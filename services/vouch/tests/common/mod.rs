@@ -190,6 +190,36 @@ impl TestApp {
             .expect("evidence request")
     }
 
+    /// The `media-types` of `/.well-known/veraison/verification` and
+    /// `/.well-known/veraison/provisioning`.
+    pub async fn advertised_media_types(&self) -> (Vec<String>, Vec<String>) {
+        let mut lists = Vec::new();
+        for url in [
+            format!("{}/.well-known/veraison/verification", self.verification),
+            format!("{}/.well-known/veraison/provisioning", self.provisioning),
+        ] {
+            let doc: serde_json::Value = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            lists.push(
+                doc["media-types"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let provisioning = lists.pop().unwrap();
+        (lists.pop().unwrap(), provisioning)
+    }
+
     /// The EAR verification key from the well-known document.
     pub async fn ear_key(&self) -> vouch_crypto::VerifyingKey {
         ear_key_of(&self.client, &self.verification).await
