@@ -11,6 +11,9 @@ use common::*;
 use vouch_testkit::corim::PsaCorimEncoding;
 use vouch_testkit::psa::{Device, SwComponent};
 
+/// Wraps a PSA token into a CMW.
+type Wrap = fn(&[u8]) -> Vec<u8>;
+
 async fn problem(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
@@ -29,7 +32,7 @@ async fn cmw_records_are_appraised_as_the_evidence_they_wrap() {
         corim_for(&[&device], PsaCorimEncoding::Current),
     )
     .await;
-    let wrappings: [(&str, fn(&[u8]) -> Vec<u8>); 4] = [
+    let wrappings: [(&str, Wrap); 4] = [
         ("application/cmw+cbor", |t| {
             vouch_cmw::wrap_record_cbor(PSA_TOKEN_MT, t)
         }),
