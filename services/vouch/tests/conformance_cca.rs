@@ -29,7 +29,7 @@ mod common;
 use std::path::Path;
 
 use base64::Engine as _;
-use common::conformance::{app_with, attest_as, compare_to_expected};
+use common::conformance::{app_with, attest_as, check_corim, compare_to_expected};
 use common::{TestApp, spawn_app};
 use vouch_ear::{Ear, TrustTier};
 use vouch_testkit::cca::{
@@ -741,28 +741,6 @@ async fn every_cca_token_gets_a_result_never_a_server_error() {
         }
     }
     app.stop().await;
-}
-
-/// Provisions `file` under `media_type` and checks the verdict: `None`
-/// accepted, `Some(reason)` refused with a reason containing it.
-async fn check_corim(
-    app: &TestApp,
-    dir: &Path,
-    media_type: &str,
-    file: &str,
-    verdict: Option<&str>,
-) {
-    let response = app.provision(media_type, vectors::read(dir, file)).await;
-    assert_eq!(response.status(), 200, "{file}");
-    let body: serde_json::Value = response.json().await.unwrap();
-    match verdict {
-        None => assert_eq!(body["status"], "success", "{file}: {body}"),
-        Some(reason) => {
-            assert_eq!(body["status"], "failed", "{file}: {body}");
-            let got = body["failure-reason"].as_str().unwrap();
-            assert!(got.contains(reason), "{file}: want {reason:?}, got {got:?}");
-        }
-    }
 }
 
 #[tokio::test]

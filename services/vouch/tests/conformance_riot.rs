@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::conformance::{app_with, attest_as, compare_to_expected};
+use common::conformance::{app_with, attest_as, check_corim, compare_to_expected};
 use common::spawn_app;
 use vouch_ear::TrustTier;
 use vouch_testkit::riot::{RIOT_CORIM_MT, RIOT_EVIDENCE_MT};
@@ -129,22 +129,14 @@ async fn riot_03_vector_corims_are_accepted_or_refused_as_the_manifest_says() {
         ),
         ("corim-riot-valid.cbor", None),
     ] {
-        let response = app
-            .provision(
-                RIOT_CORIM_MT,
-                vectors::read(&dir, &format!("riot/corim/current/{file}")),
-            )
-            .await;
-        assert_eq!(response.status(), 200, "{file}");
-        let body: serde_json::Value = response.json().await.unwrap();
-        match reason {
-            None => assert_eq!(body["status"], "success", "{file}: {body}"),
-            Some(reason) => {
-                assert_eq!(body["status"], "failed", "{file}: {body}");
-                let got = body["failure-reason"].as_str().unwrap();
-                assert!(got.contains(reason), "{file}: {got}");
-            }
-        }
+        check_corim(
+            &app,
+            &dir,
+            RIOT_CORIM_MT,
+            &format!("riot/corim/current/{file}"),
+            reason,
+        )
+        .await;
     }
     // Under another profile's media type the RIOT CoRIM is refused too.
     let response = app

@@ -83,6 +83,40 @@ pub async fn attest_as(
     ear_of(app, response).await
 }
 
+/// Provisions `body` under `media_type` and checks the verdict: `None`
+/// accepted, `Some(reason)` refused with a failure reason containing it.
+/// `what` names the case in assertion messages.
+pub async fn expect_provisioning(
+    app: &TestApp,
+    what: &str,
+    media_type: &str,
+    body: Vec<u8>,
+    refusal: Option<&str>,
+) {
+    let response = app.provision(media_type, body).await;
+    assert_eq!(response.status(), 200, "{what}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    match refusal {
+        None => assert_eq!(body["status"], "success", "{what}: {body}"),
+        Some(reason) => {
+            assert_eq!(body["status"], "failed", "{what}: {body}");
+            let got = body["failure-reason"].as_str().unwrap();
+            assert!(got.contains(reason), "{what}: want {reason:?}, got {got:?}");
+        }
+    }
+}
+
+/// [`expect_provisioning`] for a vector file.
+pub async fn check_corim(
+    app: &TestApp,
+    dir: &Path,
+    media_type: &str,
+    file: &str,
+    verdict: Option<&str>,
+) {
+    expect_provisioning(app, file, media_type, vectors::read(dir, file), verdict).await;
+}
+
 /// A fresh Vouch with `corims` (media type, vector file) provisioned.
 pub async fn app_with(
     spawn: &impl AsyncFn() -> TestApp,
