@@ -21,6 +21,15 @@ pub enum Operation {
     Stats,
     /// [`crate::EndorsementStore::ping`].
     Ping,
+    /// [`crate::PolicyStore::add_policy`].
+    AddPolicy,
+    /// [`crate::PolicyStore::activate_policy`].
+    ActivatePolicy,
+    /// [`crate::PolicyStore::deactivate_policies`].
+    DeactivatePolicies,
+    /// [`crate::PolicyStore::active_policy`], [`crate::PolicyStore::policy`]
+    /// or [`crate::PolicyStore::policies`].
+    PolicyLookup,
 }
 
 impl fmt::Display for Operation {
@@ -32,6 +41,10 @@ impl fmt::Display for Operation {
             Self::Lookup => "lookup",
             Self::Stats => "stats",
             Self::Ping => "ping",
+            Self::AddPolicy => "add policy",
+            Self::ActivatePolicy => "activate policy",
+            Self::DeactivatePolicies => "deactivate policies",
+            Self::PolicyLookup => "policy lookup",
         })
     }
 }
@@ -64,6 +77,16 @@ pub enum StoreError {
     /// The readiness check failed.
     #[error("store readiness check failed")]
     Ping(#[source] sqlx::Error),
+    /// A policy operation failed for a reason retrying will not fix; nothing
+    /// was changed.
+    #[error("{operation} failed")]
+    Policy {
+        /// What was being attempted.
+        operation: Operation,
+        /// The underlying cause.
+        #[source]
+        source: sqlx::Error,
+    },
     /// No connection was free within the acquire timeout, or the database is
     /// down, overloaded or busy. Transient: answer `503` with `Retry-After`.
     #[error("store unavailable during {operation}")]
@@ -95,6 +118,10 @@ impl StoreError {
             Operation::Lookup => Self::Lookup(source),
             Operation::Stats => Self::Stats(source),
             Operation::Ping => Self::Ping(source),
+            Operation::AddPolicy
+            | Operation::ActivatePolicy
+            | Operation::DeactivatePolicies
+            | Operation::PolicyLookup => Self::Policy { operation, source },
         }
     }
 
@@ -176,6 +203,17 @@ mod tests {
         assert!(!error.is_unavailable());
         let error = StoreError::from_sqlx(Operation::Stats, sqlx::Error::Protocol("x".into()));
         assert!(matches!(error, StoreError::Stats(_)));
+        let error = StoreError::from_sqlx(Operation::ActivatePolicy, sqlx::Error::RowNotFound);
+        assert!(matches!(
+            error,
+            StoreError::Policy {
+                operation: Operation::ActivatePolicy,
+                ..
+            }
+        ));
+        assert_eq!(error.to_string(), "activate policy failed");
+        let error = StoreError::from_sqlx(Operation::AddPolicy, sqlx::Error::PoolTimedOut);
+        assert_eq!(error.to_string(), "store unavailable during add policy");
     }
 
     #[test]

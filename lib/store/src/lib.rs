@@ -4,13 +4,16 @@
 //! bodies as opaque bytes. The store replaces Veraison's key-value stores,
 //! whose failure modes under load shaped the design:
 //!
-//! * **Indexes.** Every lookup (`trust_anchor`, `reference_values`, and the
-//!   change feed's "which keys did CoRIM X touch") is served by a primary key
-//!   or an explicit index; `docs/store-explain.md` records the query plans.
+//! * **Indexes.** Every lookup (`trust_anchor`, `reference_values`, the
+//!   change feed's "which keys did CoRIM X touch", and every [`PolicyStore`]
+//!   lookup) is served by a primary key or an explicit index;
+//!   `docs/store-explain.md` records the query plans.
 //! * **No duplicates.** A CoRIM is stored once per SHA-256 of its bytes
 //!   ([`SubmitOutcome::AlreadyStored`] on resubmission), a trust anchor once
 //!   per `(scheme, ta_id)` (the latest provisioned CoRIM wins), and a reference
 //!   value once per `(scheme, rv_id, body)` however many CoRIMs assert it.
+//!   A policy is stored once per `(scheme, name, SHA-256 of its rules)`
+//!   ([`AddPolicyOutcome::AlreadyStored`] on a retried create).
 //! * **Bounded connections.** One pool per process, at most
 //!   [`StoreConfig::max_connections`] connections. A caller that cannot get a
 //!   connection within [`StoreConfig::acquire_timeout`] gets
@@ -30,6 +33,29 @@
 //!   `max_connections` as `instances × (max_connections + 1)` plus headroom for
 //!   administration.
 //!
+//! # Policies
+//!
+//! Appraisal policies (Rego rules) live in the same database, reached through
+//! [`EndorsementStore::policy_store`] and the [`PolicyStore`] trait, in the
+//! `policies` table (migration `0002_policies.sql`). Each carries a
+//! store-assigned `version` from one store-wide sequence. At most one policy
+//! per scheme is active, which a partial unique index enforces;
+//! [`PolicyStore::activate_policy`] switches it in one transaction that first
+//! reads the scheme's policies (on PostgreSQL with `FOR UPDATE`, taking the
+//! row locks in version order; on SQLite under `BEGIN IMMEDIATE`), so
+//! concurrent activations from any number of instances take turns and
+//! exactly one policy ends active. Policies use the same pool as endorsements:
+//! no extra connections.
+//!
+//! Indexes on `policies`: `(scheme, id)` unique (lookup by id), `(scheme,
+//! name, rules_digest)` unique (idempotency), `(scheme) WHERE active` unique
+//! (active lookup, one active per scheme) and `(scheme, version)` (list and
+//! lock order).
+//!
+//! Limits: rules up to [`MAX_POLICY_RULES_LEN`] bytes, names up to
+//! [`MAX_POLICY_NAME_CHARS`] characters, schemes up to [`MAX_SCHEME_LEN`]
+//! bytes; beyond them [`StoreError::InvalidSubmission`] and nothing is stored.
+//!
 //! # Change feed
 //!
 //! [`EndorsementStore::subscribe`] yields [`StoreChange`] events so that caches
@@ -38,10 +64,18 @@
 //! single process). The PostgreSQL backend sends `NOTIFY vouch_endorsements`
 //! with the CoRIM digest inside the provisioning transaction, so every
 //! instance's listener hears about every commit; the listener then looks up the
-//! affected keys with one indexed query. A subscriber that sees
-//! [`StoreChange::Resync`], or whose receiver reports
+//! affected keys with one indexed query.
+//!
+//! A (de)activation that changes which policy is active publishes
+//! [`StoreChange::Policies`] for its scheme (adding a policy does not: new
+//! policies start inactive). On PostgreSQL it travels on the same channel,
+//! as a `NOTIFY` whose payload is [`POLICIES_NOTIFY_PREFIX`] followed by the
+//! scheme, sent inside the switching transaction; a listener of an older
+//! version takes the unknown payload for a resync, which is safe.
+//!
+//! A subscriber that sees [`StoreChange::Resync`], or whose receiver reports
 //! [`tokio::sync::broadcast::error::RecvError::Lagged`], must drop everything
-//! it has cached.
+//! it has cached (compiled policies included).
 //!
 //! # Validity
 //!
@@ -52,6 +86,7 @@ mod config;
 mod error;
 mod feed;
 mod memory;
+mod policy;
 mod postgres;
 mod prepare;
 pub mod sql;
@@ -67,7 +102,11 @@ use tokio::sync::broadcast;
 pub use config::{Backend, StoreConfig};
 pub use error::{Operation, StoreError};
 pub use memory::MemoryStore;
-pub use postgres::{LISTENER_APPLICATION_NAME, NOTIFY_CHANNEL, PgStore};
+pub use policy::{
+    AddPolicyOutcome, MAX_POLICY_NAME_CHARS, MAX_POLICY_RULES_LEN, NewPolicy, PolicyRecord,
+    PolicyStore,
+};
+pub use postgres::{LISTENER_APPLICATION_NAME, NOTIFY_CHANNEL, POLICIES_NOTIFY_PREFIX, PgStore};
 pub use prepare::{MAX_ID_LEN, MAX_RECORDS_PER_KIND, MAX_SCHEME_LEN};
 pub use sqlite::SqliteStore;
 
@@ -165,6 +204,12 @@ pub enum StoreChange {
         /// Reference-value identifiers, sorted, without repeats.
         rv_ids: Vec<Vec<u8>>,
     },
+    /// The active policy of `scheme` changed (a policy was activated, or all
+    /// were deactivated); a cached compiled policy for it is stale.
+    Policies {
+        /// Attestation scheme whose policies changed.
+        scheme: String,
+    },
     /// Events may have been lost; drop everything cached.
     Resync,
 }
@@ -205,6 +250,10 @@ pub trait EndorsementStore: Send + Sync + 'static {
 
     /// Which backend this is.
     fn backend(&self) -> Backend;
+
+    /// The appraisal policies kept in the same store (every backend returns
+    /// itself).
+    fn policy_store(&self) -> &dyn PolicyStore;
 
     /// Stops background work and closes all connections. On the SQL backends
     /// later calls fail with [`StoreError::Unavailable`].

@@ -9,10 +9,12 @@ use tokio::sync::broadcast;
 
 use crate::config::Backend;
 use crate::feed::ChangeFeed;
+use crate::policy::{id_in_use, prepare_policy};
 use crate::prepare::{Prepared, later_not_after};
 use crate::{
-    CorimRecord, EndorsementStore, ReferenceValueRecord, StoreChange, StoreError, StoreStats,
-    Submission, SubmitOutcome, TrustAnchorRecord,
+    AddPolicyOutcome, CorimRecord, EndorsementStore, NewPolicy, PolicyRecord, PolicyStore,
+    ReferenceValueRecord, StoreChange, StoreError, StoreStats, Submission, SubmitOutcome,
+    TrustAnchorRecord,
 };
 
 /// A store that lives in this process's memory.
@@ -34,6 +36,10 @@ struct State {
     /// scheme → rv_id → bodies.
     reference_values: HashMap<String, HashMap<Vec<u8>, Bodies>>,
     reference_value_links: u64,
+    /// scheme → policies in version order.
+    policies: HashMap<String, Vec<PolicyRecord>>,
+    /// The last version handed out (the SQL backends' sequence).
+    policy_version: i64,
 }
 
 impl MemoryStore {
@@ -167,5 +173,117 @@ impl EndorsementStore for MemoryStore {
         Backend::Memory
     }
 
+    fn policy_store(&self) -> &dyn PolicyStore {
+        self
+    }
+
     async fn close(&self) {}
+}
+
+impl State {
+    fn add_policy(&mut self, policy: &NewPolicy) -> Result<AddPolicyOutcome, StoreError> {
+        let stored = self.policies.entry(policy.scheme.clone()).or_default();
+        // Equal rules stand for equal rule digests, the SQL backends' key.
+        if let Some(existing) = stored
+            .iter()
+            .find(|p| p.name == policy.name && p.rules == policy.rules)
+        {
+            return Ok(AddPolicyOutcome::AlreadyStored(existing.clone()));
+        }
+        if stored.iter().any(|p| p.id == policy.id) {
+            return Err(id_in_use(policy));
+        }
+        self.policy_version += 1;
+        let record = PolicyRecord {
+            id: policy.id,
+            scheme: policy.scheme.clone(),
+            name: policy.name.clone(),
+            rules: policy.rules.clone(),
+            active: false,
+            created_at_us: policy.created_at_us,
+            version: self.policy_version,
+        };
+        stored.push(record.clone());
+        Ok(AddPolicyOutcome::Stored(record))
+    }
+
+    /// Activates `id` (or, with `None`, deactivates everything) in `scheme`.
+    /// `None` when there is nothing to switch; otherwise whether anything changed.
+    fn switch_policies(&mut self, scheme: &str, id: Option<&[u8; 16]>) -> Option<bool> {
+        let policies = self.policies.get_mut(scheme)?;
+        if let Some(id) = id
+            && !policies.iter().any(|p| p.id == *id)
+        {
+            return None;
+        }
+        let mut changed = false;
+        for policy in policies.iter_mut() {
+            let active = id.is_some_and(|id| policy.id == *id);
+            changed |= policy.active != active;
+            policy.active = active;
+        }
+        Some(changed)
+    }
+}
+
+impl MemoryStore {
+    fn switch_policies(&self, scheme: &str, id: Option<&[u8; 16]>) -> bool {
+        // Nothing in `switch_policies` can panic half-way, so a poisoned lock
+        // still guards consistent data.
+        let switched = self
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .switch_policies(scheme, id);
+        if switched == Some(true) {
+            self.feed.publish(StoreChange::Policies {
+                scheme: scheme.to_owned(),
+            });
+        }
+        switched.is_some()
+    }
+
+    fn read_policies<T>(&self, scheme: &str, read: impl FnOnce(&[PolicyRecord]) -> T) -> T {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        read(state.policies.get(scheme).map_or(&[], Vec::as_slice))
+    }
+}
+
+#[async_trait]
+impl PolicyStore for MemoryStore {
+    async fn add_policy(&self, policy: &NewPolicy) -> Result<AddPolicyOutcome, StoreError> {
+        prepare_policy(policy)?;
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add_policy(policy)
+    }
+
+    async fn activate_policy(&self, scheme: &str, id: &[u8; 16]) -> Result<bool, StoreError> {
+        Ok(self.switch_policies(scheme, Some(id)))
+    }
+
+    async fn deactivate_policies(&self, scheme: &str) -> Result<bool, StoreError> {
+        Ok(self.switch_policies(scheme, None))
+    }
+
+    async fn active_policy(&self, scheme: &str) -> Result<Option<PolicyRecord>, StoreError> {
+        Ok(self.read_policies(scheme, |policies| {
+            policies.iter().find(|p| p.active).cloned()
+        }))
+    }
+
+    async fn policy(
+        &self,
+        scheme: &str,
+        id: &[u8; 16],
+    ) -> Result<Option<PolicyRecord>, StoreError> {
+        Ok(self.read_policies(scheme, |policies| {
+            policies.iter().find(|p| p.id == *id).cloned()
+        }))
+    }
+
+    async fn policies(&self, scheme: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+        Ok(self.read_policies(scheme, <[PolicyRecord]>::to_vec))
+    }
 }

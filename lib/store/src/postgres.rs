@@ -15,18 +15,30 @@ use tracing::{debug, warn};
 use crate::config::{Backend, redact_url};
 use crate::error::Operation;
 use crate::feed::{ChangeFeed, TouchedKeys};
+use crate::policy::{id_in_use, prepare_policy};
 use crate::prepare::Prepared;
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, PolicySwitch};
 use crate::{
-    EndorsementStore, ReferenceValueRecord, StoreChange, StoreConfig, StoreError, StoreStats,
-    Submission, SubmitOutcome, TrustAnchorRecord,
+    AddPolicyOutcome, EndorsementStore, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord,
+    StoreChange, StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
 };
 
-sql::common_queries!(Postgres, batch_rows: sql::POSTGRES_BATCH_ROWS);
+sql::common_queries!(
+    Postgres,
+    batch_rows: sql::POSTGRES_BATCH_ROWS,
+    lock_policies: sql::LOCK_POLICIES_POSTGRES
+);
 
-/// The `NOTIFY` channel. The payload is the lowercase hex SHA-256 of the
-/// committed CoRIM (64 bytes, far below PostgreSQL's 8000-byte limit).
+/// The `NOTIFY` channel. A payload is either the lowercase hex SHA-256 of a
+/// committed CoRIM (64 bytes), or [`POLICIES_NOTIFY_PREFIX`] followed by the
+/// scheme whose active policy changed (at most 138 bytes); both are far below
+/// PostgreSQL's 8000-byte limit. A listener that does not know a payload's
+/// form (an older version, say) resynchronises, which is always safe.
 pub const NOTIFY_CHANNEL: &str = "vouch_endorsements";
+
+/// Prefix of the [`NOTIFY_CHANNEL`] payload announcing
+/// [`StoreChange::Policies`]. It contains `:`, which no CoRIM digest does.
+pub const POLICIES_NOTIFY_PREFIX: &str = "policies:";
 
 /// `application_name` of the listener connection, so operators (and tests)
 /// can tell it from the query pool in `pg_stat_activity`.
@@ -207,6 +219,21 @@ async fn reconnect(listener_pool: &PgPool) -> PgListener {
 }
 
 async fn publish_notification(pool: &Pool<Postgres>, feed: &ChangeFeed, payload: &str) {
+    if let Some(scheme) = payload.strip_prefix(POLICIES_NOTIFY_PREFIX) {
+        if scheme.is_empty() {
+            warn!(
+                payload,
+                "policy notification without a scheme; resynchronising"
+            );
+            feed.resync();
+        } else {
+            debug!(scheme, "policies changed");
+            feed.publish(StoreChange::Policies {
+                scheme: scheme.to_owned(),
+            });
+        }
+        return;
+    }
     let mut digest = [0u8; 32];
     if hex::decode_to_slice(payload, &mut digest).is_err() {
         warn!(
@@ -298,9 +325,92 @@ impl EndorsementStore for PgStore {
         Backend::Postgres
     }
 
+    fn policy_store(&self) -> &dyn PolicyStore {
+        self
+    }
+
     async fn close(&self) {
         self.listener_task.abort();
         self.listener_pool.close().await;
         self.pool.close().await;
+    }
+}
+
+impl PgStore {
+    /// Runs a policy switch in one transaction; a change is announced to
+    /// every instance by a `NOTIFY` that is delivered only if it commits.
+    async fn switch_policies(
+        &self,
+        operation: Operation,
+        scheme: &str,
+        id: Option<&[u8; 16]>,
+    ) -> Result<bool, StoreError> {
+        let plan = async {
+            let mut tx = self.pool.begin().await?;
+            let plan = match id {
+                Some(id) => switch_policy_on(&mut tx, scheme, id).await?,
+                None => switch_policies_off(&mut tx, scheme).await?,
+            };
+            if plan == PolicySwitch::Changed {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(format!("{POLICIES_NOTIFY_PREFIX}{scheme}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(plan)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(operation, e))?;
+        Ok(plan != PolicySwitch::NotFound)
+    }
+}
+
+#[async_trait]
+impl PolicyStore for PgStore {
+    async fn add_policy(&self, policy: &NewPolicy) -> Result<AddPolicyOutcome, StoreError> {
+        let rules_digest = prepare_policy(policy)?;
+        let outcome = async {
+            let mut tx = self.pool.begin().await?;
+            let outcome = insert_policy(&mut tx, policy, &rules_digest).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::AddPolicy, e))?;
+        outcome.ok_or_else(|| id_in_use(policy))
+    }
+
+    async fn activate_policy(&self, scheme: &str, id: &[u8; 16]) -> Result<bool, StoreError> {
+        self.switch_policies(Operation::ActivatePolicy, scheme, Some(id))
+            .await
+    }
+
+    async fn deactivate_policies(&self, scheme: &str) -> Result<bool, StoreError> {
+        self.switch_policies(Operation::DeactivatePolicies, scheme, None)
+            .await
+    }
+
+    async fn active_policy(&self, scheme: &str) -> Result<Option<PolicyRecord>, StoreError> {
+        fetch_policy(&self.pool, sql::ACTIVE_POLICY_LOOKUP, scheme, None)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
+    }
+
+    async fn policy(
+        &self,
+        scheme: &str,
+        id: &[u8; 16],
+    ) -> Result<Option<PolicyRecord>, StoreError> {
+        fetch_policy(&self.pool, sql::POLICY_LOOKUP, scheme, Some(id))
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
+    }
+
+    async fn policies(&self, scheme: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+        fetch_policies(&self.pool, scheme)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
     }
 }

@@ -132,7 +132,7 @@ fn prev_power_of_two(n: usize) -> usize {
     }
 }
 
-fn check_scheme(scheme: &str) -> Result<(), StoreError> {
+pub(crate) fn check_scheme(scheme: &str) -> Result<(), StoreError> {
     if scheme.is_empty() || scheme.len() > MAX_SCHEME_LEN {
         return Err(invalid(format!(
             "scheme must be 1 to {MAX_SCHEME_LEN} bytes, got {}",

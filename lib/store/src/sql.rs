@@ -45,6 +45,127 @@ pub(crate) const STATS: &str = "SELECT \
 
 pub(crate) const PING: &str = "SELECT 1";
 
+/// The columns every policy query returns, in the order `policy_from_row` reads them.
+macro_rules! policy_columns {
+    () => {
+        "version, scheme, id, name, rules, active, created_at_us"
+    };
+}
+
+/// Looks up one policy. Parameters: `$1` scheme, `$2` id. Served by the
+/// unique index `policies_by_id`.
+pub const POLICY_LOOKUP: &str = concat!(
+    "SELECT ",
+    policy_columns!(),
+    " FROM policies WHERE scheme = $1 AND id = $2"
+);
+
+/// Looks up the active policy of a scheme. Parameter: `$1` scheme. Served by
+/// the partial unique index `policies_active`.
+pub const ACTIVE_POLICY_LOOKUP: &str = concat!(
+    "SELECT ",
+    policy_columns!(),
+    " FROM policies WHERE scheme = $1 AND active"
+);
+
+/// Lists the policies of a scheme, oldest first. Parameter: `$1` scheme.
+/// Served by `policies_by_version`, which also yields the order.
+pub const POLICIES_LIST: &str = concat!(
+    "SELECT ",
+    policy_columns!(),
+    " FROM policies WHERE scheme = $1 ORDER BY version"
+);
+
+/// Finds the policy with the same content, for add_policy's idempotency.
+/// Parameters: `$1` scheme, `$2` name, `$3` SHA-256 of the rules. Served by
+/// the unique index `policies_by_content`.
+pub const POLICY_BY_CONTENT: &str = concat!(
+    "SELECT ",
+    policy_columns!(),
+    " FROM policies WHERE scheme = $1 AND name = $2 AND rules_digest = $3"
+);
+
+/// Stores a new, inactive policy; no row comes back when a policy with the
+/// same `(scheme, id)` or `(scheme, name, rules_digest)` exists (PostgreSQL
+/// first waits for a concurrent inserter of the same key to finish).
+pub(crate) const INSERT_POLICY: &str = "INSERT INTO policies \
+     (scheme, id, name, rules, rules_digest, active, created_at_us) \
+     VALUES ($1, $2, $3, $4, $5, FALSE, $6) ON CONFLICT DO NOTHING RETURNING version";
+
+/// The policies of a scheme, in version order, as `(id, active)`, read at
+/// the start of an (de)activation. Parameter: `$1` scheme. On PostgreSQL the
+/// rows are also locked, always in the same order, so (de)activations of one
+/// scheme run one after the other; SQLite transactions are serialised by
+/// `BEGIN IMMEDIATE` already. Served by `policies_by_version`, in order.
+pub const LOCK_POLICIES_POSTGRES: &str =
+    "SELECT id, active FROM policies WHERE scheme = $1 ORDER BY version FOR UPDATE";
+
+/// [`LOCK_POLICIES_POSTGRES`] for SQLite, which has no row locks.
+pub const LOCK_POLICIES_SQLITE: &str =
+    "SELECT id, active FROM policies WHERE scheme = $1 ORDER BY version";
+
+/// Deactivates the active policy of `$1`. Run before [`ACTIVATE_POLICY`]:
+/// `policies_active` is checked row by row, so activating first would fail.
+pub(crate) const DEACTIVATE_POLICIES: &str =
+    "UPDATE policies SET active = FALSE WHERE scheme = $1 AND active";
+
+/// Activates policy `$2` of scheme `$1`.
+pub(crate) const ACTIVATE_POLICY: &str =
+    "UPDATE policies SET active = TRUE WHERE scheme = $1 AND id = $2";
+
+/// What an (de)activation found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PolicySwitch {
+    /// No such policy (activation) or no policies at all (deactivation).
+    NotFound,
+    /// The policies already were as asked.
+    Unchanged,
+    /// Rows were updated; the change must be announced once committed.
+    Changed,
+}
+
+/// The row type of the policy queries.
+pub(crate) type PolicyRow = (i64, String, Vec<u8>, String, String, bool, i64);
+
+/// Builds a record from a policy row. An id of the wrong length cannot be
+/// written through the store, so it means the table was edited by hand.
+pub(crate) fn policy_from_row(row: PolicyRow) -> Result<crate::PolicyRecord, sqlx::Error> {
+    let (version, scheme, id, name, rules, active, created_at_us) = row;
+    let id = <[u8; 16]>::try_from(id.as_slice()).map_err(|_| sqlx::Error::ColumnDecode {
+        index: "id".to_owned(),
+        source: format!("policy id of {} bytes, not 16", id.len()).into(),
+    })?;
+    Ok(crate::PolicyRecord {
+        id,
+        scheme,
+        name,
+        rules,
+        active,
+        created_at_us,
+        version,
+    })
+}
+
+/// Decides an activation from the scheme's `(id, active)` rows.
+pub(crate) fn plan_activation(rows: &[(Vec<u8>, bool)], id: &[u8; 16]) -> PolicySwitch {
+    match rows.iter().find(|(row_id, _)| row_id.as_slice() == id) {
+        None => PolicySwitch::NotFound,
+        Some((_, true)) => PolicySwitch::Unchanged,
+        Some((_, false)) => PolicySwitch::Changed,
+    }
+}
+
+/// Decides a deactivation from the scheme's `(id, active)` rows.
+pub(crate) fn plan_deactivation(rows: &[(Vec<u8>, bool)]) -> PolicySwitch {
+    if rows.is_empty() {
+        PolicySwitch::NotFound
+    } else if rows.iter().any(|(_, active)| *active) {
+        PolicySwitch::Changed
+    } else {
+        PolicySwitch::Unchanged
+    }
+}
+
 /// `rows_affected() == 0` means the CoRIM was stored before.
 pub(crate) const INSERT_CORIM: &str = "INSERT INTO corims \
      (digest, scheme, media_type, profile, corim_id, not_after, added_at, body) \
@@ -142,6 +263,7 @@ pub(crate) enum Dialect {
 }
 
 const INIT_SQL: &str = include_str!("../migrations/0001_init.sql");
+const POLICIES_SQL: &str = include_str!("../migrations/0002_policies.sql");
 
 /// Name of the table that records applied migrations. Our own name, so the
 /// store can share a database with other sqlx users without their migration
@@ -150,21 +272,38 @@ pub(crate) const MIGRATIONS_TABLE: &str = "vouch_store_migrations";
 
 /// The embedded migrations, rendered for `dialect`.
 pub(crate) fn migrator(dialect: Dialect) -> Migrator {
-    let init = match dialect {
-        Dialect::Postgres => SqlStr::from_static(INIT_SQL),
-        // The one dialect difference: SQLite spells the byte-string type BLOB
-        // (BYTEA would get NUMERIC affinity there).
-        Dialect::Sqlite => AssertSqlSafe(INIT_SQL.replace("BYTEA", "BLOB")).into_sql_str(),
+    let migration = |version: i64, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            render(dialect, sql),
+            false,
+        )
     };
-    let mut migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        init,
-        false,
-    )]);
+    let mut migrator = Migrator::with_migrations(vec![
+        migration(1, "init", INIT_SQL),
+        migration(2, "policies", POLICIES_SQL),
+    ]);
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
     migrator
+}
+
+/// Renders a migration written in the common dialect (see the migrations'
+/// headers). The rewrites must never change an applied migration's text:
+/// sqlx refuses to run when a checksum changes.
+fn render(dialect: Dialect, sql: &'static str) -> SqlStr {
+    match dialect {
+        Dialect::Postgres => SqlStr::from_static(sql),
+        // SQLite spells the byte-string type BLOB (BYTEA would get NUMERIC
+        // affinity there), and a never-reused sequence INTEGER PRIMARY KEY
+        // AUTOINCREMENT (the only form of AUTOINCREMENT SQLite has).
+        Dialect::Sqlite => AssertSqlSafe(
+            sql.replace("BYTEA", "BLOB")
+                .replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        )
+        .into_sql_str(),
+    }
 }
 
 /// Pool settings shared by both SQL backends.
@@ -191,9 +330,13 @@ pub(crate) fn unix_now() -> i64 {
 /// backends, as free functions over the concrete database type `$db`
 /// (generic code over `sqlx::Database` would need a long list of
 /// higher-ranked bounds for no gain). `$batch_rows` is the number of rows per
-/// multi-row insert.
+/// multi-row insert; `$lock_policies` is the statement that starts a policy
+/// switch ([`LOCK_POLICIES_POSTGRES`] or [`LOCK_POLICIES_SQLITE`]).
 macro_rules! common_queries {
-    ($db:ty, batch_rows: $batch_rows:expr) => {
+    ($db:ty, batch_rows: $batch_rows:expr, lock_policies: $lock_policies:expr) => {
+        /// Reads (and on PostgreSQL locks) a scheme's policies before a switch.
+        const LOCK_POLICIES: &str = $lock_policies;
+
         /// Inserts a prepared submission inside `tx`. Returns `false`, having
         /// written nothing, when the CoRIM was stored before.
         async fn insert_submission(
@@ -339,6 +482,123 @@ macro_rules! common_queries {
             })
         }
 
+        /// Stores `policy` (with its rules digest) inside `tx`. `None`, having
+        /// written nothing, when its id is taken by a different policy.
+        async fn insert_policy(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            policy: &$crate::NewPolicy,
+            rules_digest: &[u8; 32],
+        ) -> Result<Option<$crate::AddPolicyOutcome>, ::sqlx::Error> {
+            let version: Option<i64> = ::sqlx::query_scalar($crate::sql::INSERT_POLICY)
+                .bind(policy.scheme.as_str())
+                .bind(&policy.id[..])
+                .bind(policy.name.as_str())
+                .bind(policy.rules.as_str())
+                .bind(&rules_digest[..])
+                .bind(policy.created_at_us)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(version) = version {
+                return Ok(Some($crate::AddPolicyOutcome::Stored(
+                    $crate::PolicyRecord {
+                        id: policy.id,
+                        scheme: policy.scheme.clone(),
+                        name: policy.name.clone(),
+                        rules: policy.rules.clone(),
+                        active: false,
+                        created_at_us: policy.created_at_us,
+                        version,
+                    },
+                )));
+            }
+            let existing: Option<$crate::sql::PolicyRow> =
+                ::sqlx::query_as($crate::sql::POLICY_BY_CONTENT)
+                    .bind(policy.scheme.as_str())
+                    .bind(policy.name.as_str())
+                    .bind(&rules_digest[..])
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            existing
+                .map(|row| {
+                    $crate::sql::policy_from_row(row).map($crate::AddPolicyOutcome::AlreadyStored)
+                })
+                .transpose()
+        }
+
+        /// Makes policy `id` the only active one of `scheme` inside `tx`.
+        async fn switch_policy_on(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            scheme: &str,
+            id: &[u8; 16],
+        ) -> Result<$crate::sql::PolicySwitch, ::sqlx::Error> {
+            let rows: Vec<(Vec<u8>, bool)> = ::sqlx::query_as(LOCK_POLICIES)
+                .bind(scheme)
+                .fetch_all(&mut **tx)
+                .await?;
+            let plan = $crate::sql::plan_activation(&rows, id);
+            if plan == $crate::sql::PolicySwitch::Changed {
+                ::sqlx::query($crate::sql::DEACTIVATE_POLICIES)
+                    .bind(scheme)
+                    .execute(&mut **tx)
+                    .await?;
+                ::sqlx::query($crate::sql::ACTIVATE_POLICY)
+                    .bind(scheme)
+                    .bind(&id[..])
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(plan)
+        }
+
+        /// Deactivates every policy of `scheme` inside `tx`.
+        async fn switch_policies_off(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            scheme: &str,
+        ) -> Result<$crate::sql::PolicySwitch, ::sqlx::Error> {
+            let rows: Vec<(Vec<u8>, bool)> = ::sqlx::query_as(LOCK_POLICIES)
+                .bind(scheme)
+                .fetch_all(&mut **tx)
+                .await?;
+            let plan = $crate::sql::plan_deactivation(&rows);
+            if plan == $crate::sql::PolicySwitch::Changed {
+                ::sqlx::query($crate::sql::DEACTIVATE_POLICIES)
+                    .bind(scheme)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(plan)
+        }
+
+        async fn fetch_policy(
+            pool: &::sqlx::Pool<$db>,
+            query: &'static str,
+            scheme: &str,
+            id: Option<&[u8; 16]>,
+        ) -> Result<Option<$crate::PolicyRecord>, ::sqlx::Error> {
+            let mut query = ::sqlx::query_as::<_, $crate::sql::PolicyRow>(query).bind(scheme);
+            if let Some(id) = id {
+                query = query.bind(&id[..]);
+            }
+            query
+                .fetch_optional(pool)
+                .await?
+                .map($crate::sql::policy_from_row)
+                .transpose()
+        }
+
+        async fn fetch_policies(
+            pool: &::sqlx::Pool<$db>,
+            scheme: &str,
+        ) -> Result<Vec<$crate::PolicyRecord>, ::sqlx::Error> {
+            ::sqlx::query_as::<_, $crate::sql::PolicyRow>($crate::sql::POLICIES_LIST)
+                .bind(scheme)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map($crate::sql::policy_from_row)
+                .collect()
+        }
+
         async fn run_ping(pool: &::sqlx::Pool<$db>) -> Result<(), ::sqlx::Error> {
             ::sqlx::query($crate::sql::PING)
                 .execute(pool)
@@ -379,7 +639,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_migration_differs_only_in_the_byte_type() {
+    fn sqlite_migrations_differ_only_in_the_byte_and_sequence_types() {
         let render = |dialect| {
             migrator(dialect)
                 .iter()
@@ -388,9 +648,35 @@ mod tests {
         };
         let postgres = render(Dialect::Postgres);
         let sqlite = render(Dialect::Sqlite);
-        assert_eq!(postgres.len(), 1);
+        assert_eq!(postgres.len(), 2);
+        assert_eq!(sqlite.len(), 2);
         assert!(postgres[0].contains("BYTEA"));
-        assert!(!sqlite[0].contains("BYTEA"));
-        assert_eq!(sqlite[0], postgres[0].replace("BYTEA", "BLOB"));
+        // The first migration's text must never change (sqlx checksums it).
+        assert_eq!(sqlite[0], INIT_SQL.replace("BYTEA", "BLOB"));
+        assert!(postgres[1].contains("BIGSERIAL PRIMARY KEY"));
+        for (sqlite, postgres) in sqlite.iter().zip(&postgres) {
+            assert!(!sqlite.contains("BYTEA") && !sqlite.contains("BIGSERIAL"));
+            assert_eq!(
+                *sqlite,
+                postgres
+                    .replace("BYTEA", "BLOB")
+                    .replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            );
+        }
+    }
+
+    #[test]
+    fn policy_switches_are_planned_from_the_rows() {
+        let rows = vec![(vec![1; 16], false), (vec![2; 16], true)];
+        assert_eq!(plan_activation(&rows, &[1; 16]), PolicySwitch::Changed);
+        assert_eq!(plan_activation(&rows, &[2; 16]), PolicySwitch::Unchanged);
+        assert_eq!(plan_activation(&rows, &[3; 16]), PolicySwitch::NotFound);
+        assert_eq!(plan_deactivation(&rows), PolicySwitch::Changed);
+        assert_eq!(plan_deactivation(&rows[..1]), PolicySwitch::Unchanged);
+        assert_eq!(plan_deactivation(&[]), PolicySwitch::NotFound);
+        assert!(
+            policy_from_row((1, "s".into(), vec![0; 15], "n".into(), "r".into(), false, 0))
+                .is_err()
+        );
     }
 }

@@ -11,14 +11,19 @@ use tokio::sync::broadcast;
 use crate::config::Backend;
 use crate::error::Operation;
 use crate::feed::ChangeFeed;
+use crate::policy::{id_in_use, prepare_policy};
 use crate::prepare::Prepared;
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, PolicySwitch};
 use crate::{
-    EndorsementStore, ReferenceValueRecord, StoreChange, StoreConfig, StoreError, StoreStats,
-    Submission, SubmitOutcome, TrustAnchorRecord,
+    AddPolicyOutcome, EndorsementStore, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord,
+    StoreChange, StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
 };
 
-sql::common_queries!(Sqlite, batch_rows: sql::SQLITE_BATCH_ROWS);
+sql::common_queries!(
+    Sqlite,
+    batch_rows: sql::SQLITE_BATCH_ROWS,
+    lock_policies: sql::LOCK_POLICIES_SQLITE
+);
 
 /// The SQLite store. Its change feed carries this process's commits only, so
 /// a database file must not be shared by several processes that cache.
@@ -175,7 +180,90 @@ impl EndorsementStore for SqliteStore {
         Backend::Sqlite
     }
 
+    fn policy_store(&self) -> &dyn PolicyStore {
+        self
+    }
+
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl SqliteStore {
+    /// Runs a policy switch in a write transaction and announces a change
+    /// once it is committed.
+    async fn switch_policies(
+        &self,
+        operation: Operation,
+        scheme: &str,
+        id: Option<&[u8; 16]>,
+    ) -> Result<bool, StoreError> {
+        let plan = async {
+            // IMMEDIATE: the read that plans the switch must see the state
+            // the writes apply to, so concurrent switches take turns.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let plan = match id {
+                Some(id) => switch_policy_on(&mut tx, scheme, id).await?,
+                None => switch_policies_off(&mut tx, scheme).await?,
+            };
+            tx.commit().await?;
+            Ok(plan)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(operation, e))?;
+        if plan == PolicySwitch::Changed {
+            self.feed.publish(StoreChange::Policies {
+                scheme: scheme.to_owned(),
+            });
+        }
+        Ok(plan != PolicySwitch::NotFound)
+    }
+}
+
+#[async_trait]
+impl PolicyStore for SqliteStore {
+    async fn add_policy(&self, policy: &NewPolicy) -> Result<AddPolicyOutcome, StoreError> {
+        let rules_digest = prepare_policy(policy)?;
+        let outcome = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let outcome = insert_policy(&mut tx, policy, &rules_digest).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::AddPolicy, e))?;
+        outcome.ok_or_else(|| id_in_use(policy))
+    }
+
+    async fn activate_policy(&self, scheme: &str, id: &[u8; 16]) -> Result<bool, StoreError> {
+        self.switch_policies(Operation::ActivatePolicy, scheme, Some(id))
+            .await
+    }
+
+    async fn deactivate_policies(&self, scheme: &str) -> Result<bool, StoreError> {
+        self.switch_policies(Operation::DeactivatePolicies, scheme, None)
+            .await
+    }
+
+    async fn active_policy(&self, scheme: &str) -> Result<Option<PolicyRecord>, StoreError> {
+        fetch_policy(&self.pool, sql::ACTIVE_POLICY_LOOKUP, scheme, None)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
+    }
+
+    async fn policy(
+        &self,
+        scheme: &str,
+        id: &[u8; 16],
+    ) -> Result<Option<PolicyRecord>, StoreError> {
+        fetch_policy(&self.pool, sql::POLICY_LOOKUP, scheme, Some(id))
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
+    }
+
+    async fn policies(&self, scheme: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+        fetch_policies(&self.pool, scheme)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
     }
 }

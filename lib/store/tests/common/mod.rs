@@ -142,3 +142,14 @@ pub async fn no_event(receiver: &mut broadcast::Receiver<StoreChange>, within: D
         panic!("unexpected change event {event:?}");
     }
 }
+
+/// A policy of `SCHEME` whose id is `[id; 16]`.
+pub fn new_policy(id: u8, name: &str, rules: &str) -> vouch_store::NewPolicy {
+    vouch_store::NewPolicy {
+        id: [id; 16],
+        scheme: SCHEME.into(),
+        name: name.into(),
+        rules: rules.into(),
+        created_at_us: 1_700_000_000_000_000 + i64::from(id),
+    }
+}
