@@ -1,0 +1,304 @@
+//! Appraisal policies: Rego rules, Veraison compatible, evaluated with
+//! `regorus` (pure Rust).
+//!
+//! A policy is evaluated once per EAR submod after the scheme has appraised
+//! the evidence. It sees the same input Veraison's OPA back end gives it
+//! (`scheme`, `session.nonce`, `result`, `evidence`, `endorsements`, plus
+//! `submod`, which Veraison's preamble names but never sets) and answers
+//! through the preamble's `outcome` rule: a status, trust-vector overrides
+//! and added claims. [`Outcome::apply`] folds that into the appraisal the
+//! way Veraison's policy agent does.
+//!
+//! Compilation is done once per policy (on upload, to reject invalid rules
+//! before anything is stored, and once per trust instance when a policy
+//! becomes active); evaluation reuses the compiled form.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use vouch_ear::{Appraisal, TrustClaim, TrustTier, TrustVector};
+
+/// The preamble every policy is evaluated with (package `policy`).
+pub const PREAMBLE: &str = include_str!("preamble.rego");
+
+/// The rule every policy answers through.
+pub const OUTCOME_RULE: &str = "data.policy.outcome";
+
+/// Largest policy accepted, in bytes. Policies are written by operators,
+/// but the management API is still a network interface.
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+
+/// Longest a single evaluation may run before it is abandoned. A policy
+/// that loops (or is simply too slow) must not hold an appraisal worker.
+pub const EVALUATION_TIME_LIMIT: Duration = Duration::from_millis(250);
+
+/// Why a policy could not be compiled or evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The rules are not a valid Rego v0 module of package `policy`.
+    #[error("{0}")]
+    Compile(String),
+    /// Evaluating the policy failed.
+    #[error("could not evaluate policy: {0}")]
+    Evaluate(String),
+    /// The policy evaluated, but `outcome` is not what the preamble shapes.
+    #[error("policy returned bad update: {0}")]
+    BadOutcome(String),
+}
+
+/// A policy compiled and ready to evaluate.
+#[derive(Clone)]
+pub struct CompiledPolicy {
+    compiled: regorus::CompiledPolicy,
+}
+
+impl std::fmt::Debug for CompiledPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledPolicy").finish_non_exhaustive()
+    }
+}
+
+fn set_time_limit() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        regorus::utils::limits::set_fallback_execution_timer_config(Some(
+            regorus::utils::limits::ExecutionTimerConfig {
+                limit: EVALUATION_TIME_LIMIT,
+                check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+            },
+        ));
+    });
+}
+
+/// Compiles `rules` with the preamble, as Veraison validates a policy on
+/// upload: Rego v0 syntax, package `policy`, every name and function
+/// resolved. The error text is the compiler's.
+pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
+    if rules.len() > MAX_POLICY_BYTES {
+        return Err(PolicyError::Compile(format!(
+            "policy is {} bytes; at most {MAX_POLICY_BYTES} are accepted",
+            rules.len()
+        )));
+    }
+    set_time_limit();
+    let mut engine = regorus::Engine::new();
+    // Veraison evaluates policies as Rego v0 with OPA's default (lenient)
+    // built-in errors: a built-in that fails makes its expression
+    // undefined, so a rule falls through to its `else` or default.
+    engine.set_rego_v0(true);
+    engine
+        .add_policy("preamble.rego".to_owned(), PREAMBLE.to_owned())
+        .map_err(|e| PolicyError::Compile(format!("preamble: {e}")))?;
+    let package = engine
+        .add_policy("policy.rego".to_owned(), rules.to_owned())
+        .map_err(|e| PolicyError::Compile(e.to_string()))?;
+    if package != "data.policy" {
+        return Err(PolicyError::Compile(format!(
+            "policy.rego: the package must be `policy`, not `{}`",
+            package.trim_start_matches("data.")
+        )));
+    }
+    let compiled = engine
+        .compile_with_entrypoint(&OUTCOME_RULE.into())
+        .map_err(|e| PolicyError::Compile(e.to_string()))?;
+    check_calls(&compiled)?;
+    let policy = CompiledPolicy { compiled };
+    policy.check_conflicts()?;
+    Ok(policy)
+}
+
+/// Refuses calls to functions that exist nowhere, as OPA's compiler does.
+/// regorus's interpreter resolves calls only when it reaches them, so
+/// `executables = no_such_function(1)` would compile and then fail every
+/// appraisal. Its RVM compiler resolves every call up front; it is used
+/// here only as that check (evaluation stays on the interpreter, and its
+/// other errors are about constructs the RVM does not support yet, which
+/// the interpreter does).
+fn check_calls(compiled: &regorus::CompiledPolicy) -> Result<(), PolicyError> {
+    use regorus::languages::rego::compiler::{Compiler, CompilerError};
+    match Compiler::compile_from_policy(compiled, &[OUTCOME_RULE]) {
+        Err(e) if matches!(e.error, CompilerError::UnknownFunction { .. }) => {
+            Err(PolicyError::Compile(e.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a policy is evaluated against.
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    /// The scheme, e.g. `PSA_IOT`.
+    pub scheme: &'a str,
+    /// The EAR submod being appraised, e.g. `CCA_REALM`.
+    pub submod: &'a str,
+    /// The session nonce as the EAR carries it (padded base64url).
+    pub nonce: &'a str,
+    /// The submod's appraisal so far.
+    pub result: &'a Appraisal,
+    /// The evidence's claims, in the scheme's JSON naming.
+    pub evidence: &'a Value,
+    /// The endorsements the appraisal used, as JSON objects.
+    pub endorsements: &'a [Value],
+}
+
+impl Input<'_> {
+    fn to_value(&self) -> Result<regorus::Value, PolicyError> {
+        let result = serde_json::to_value(self.result)
+            .map_err(|e| PolicyError::Evaluate(format!("serialising the appraisal: {e}")))?;
+        let input = serde_json::json!({
+            "scheme": self.scheme,
+            "submod": self.submod,
+            "session": { "nonce": self.nonce },
+            "result": result,
+            "evidence": self.evidence,
+            "endorsements": self.endorsements,
+        });
+        Ok(regorus::Value::from(input))
+    }
+}
+
+/// A policy's answer for one submod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The status the policy set (`none` when it set none).
+    pub status: TrustTier,
+    /// Trust-vector overrides; a zero claim leaves the scheme's value.
+    pub trust_vector: TrustVector,
+    /// Claims to report in `ear.veraison.policy-claims`.
+    pub added_claims: Map<String, Value>,
+}
+
+impl CompiledPolicy {
+    /// Evaluates the policy once over an empty input, and refuses it if that
+    /// fails. OPA rejects at compile time what regorus only finds when it
+    /// evaluates, such as a rule declared twice with `:=`; with an empty
+    /// input every reference into it is undefined (never an error, as
+    /// built-in errors are lenient), so an error here is the policy's own.
+    fn check_conflicts(&self) -> Result<(), PolicyError> {
+        let empty = serde_json::json!({
+            "scheme": "",
+            "submod": "",
+            "session": { "nonce": "" },
+            "result": {},
+            "evidence": {},
+            "endorsements": [],
+        });
+        match self.compiled.eval_with_input(regorus::Value::from(empty)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(PolicyError::Compile(e.to_string())),
+        }
+    }
+
+    /// Evaluates the policy for one submod.
+    pub fn evaluate(&self, input: &Input<'_>) -> Result<Outcome, PolicyError> {
+        let value = self
+            .compiled
+            .eval_with_input(input.to_value()?)
+            .map_err(|e| PolicyError::Evaluate(e.to_string()))?;
+        let json: Value = serde_json::to_value(&value)
+            .map_err(|e| PolicyError::BadOutcome(format!("outcome is not JSON: {e}")))?;
+        Outcome::from_json(&json)
+    }
+}
+
+fn trust_claim(name: &str, value: &Value) -> Result<TrustClaim, PolicyError> {
+    value
+        .as_i64()
+        .and_then(|v| i8::try_from(v).ok())
+        .map(TrustClaim)
+        .ok_or_else(|| {
+            PolicyError::BadOutcome(format!(
+                "bad value {value} for {name:?}: a trust claim is an integer from -128 to 127"
+            ))
+        })
+}
+
+fn trust_tier(value: &Value) -> Result<TrustTier, PolicyError> {
+    let tier = match value {
+        Value::String(name) => TrustTier::from_name(name),
+        Value::Number(n) => n.as_i64().and_then(TrustTier::from_code_point),
+        _ => None,
+    };
+    tier.ok_or_else(|| {
+        PolicyError::BadOutcome(format!(
+            "bad status {value}: a status is 0, 2, 32 or 96 (or none, affirming, warning, contraindicated)"
+        ))
+    })
+}
+
+impl Outcome {
+    /// Reads `outcome` as the preamble shapes it, rejecting what Veraison
+    /// rejects: a missing part, an unknown trust-vector key, a value out of
+    /// range.
+    pub fn from_json(json: &Value) -> Result<Self, PolicyError> {
+        let Some(object) = json.as_object() else {
+            return Err(PolicyError::BadOutcome(format!(
+                "expected an object, got {json}"
+            )));
+        };
+        let status = trust_tier(
+            object
+                .get("status")
+                .ok_or_else(|| PolicyError::BadOutcome("no status".to_owned()))?,
+        )?;
+        let Some(vector) = object.get("trust-vector").and_then(Value::as_object) else {
+            return Err(PolicyError::BadOutcome(
+                "\"trust-vector\" must be an object".to_owned(),
+            ));
+        };
+        let mut trust_vector = TrustVector::default();
+        for (name, value) in vector {
+            let claim = trust_claim(name, value)?;
+            let Some(slot) = trust_vector.get_mut(name) else {
+                return Err(PolicyError::BadOutcome(format!(
+                    "unexpected claim {name:?}"
+                )));
+            };
+            *slot = claim;
+        }
+        let Some(added_claims) = object.get("added-claims").and_then(Value::as_object) else {
+            return Err(PolicyError::BadOutcome(
+                "\"added-claims\" must be an object".to_owned(),
+            ));
+        };
+        Ok(Outcome {
+            status,
+            trust_vector,
+            added_claims: added_claims.clone(),
+        })
+    }
+
+    /// Folds the outcome into `appraisal` as Veraison does: the status is
+    /// replaced by the policy's, each non-zero trust claim replaces the
+    /// scheme's, the added claims become `ear.veraison.policy-claims`, and
+    /// the status is then raised to the vector's most severe tier.
+    pub fn apply(&self, appraisal: &mut Appraisal) {
+        appraisal.status = self.status;
+        for (name, claim) in self.trust_vector.claims() {
+            if claim != TrustClaim::NO_CLAIM
+                && let Some(slot) = appraisal.trust_vector.get_mut(name)
+            {
+                *slot = claim;
+            }
+        }
+        appraisal.policy_claims = Some(self.added_claims.clone());
+        appraisal.update_status_from_trust_vector();
+    }
+}
+
+/// Marks `appraisal` as the result of a policy that failed: every claim
+/// `VERIFIER_MALFUNCTION` and the reason as the problem. The relying party
+/// gets a signed, non-affirming result rather than an error, and the
+/// operator sees the reason in the EAR and the log.
+pub fn failed(appraisal: &mut Appraisal, error: &PolicyError) {
+    appraisal
+        .trust_vector
+        .set_all(TrustClaim::VERIFIER_MALFUNCTION);
+    appraisal.status = TrustTier::None;
+    appraisal.set_problem(format!("policy failed: {error}"));
+    appraisal.update_status_from_trust_vector();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+
+use super::*;
+
+fn psa_appraisal() -> Appraisal {
+    let mut a = Appraisal::new();
+    a.trust_vector.instance_identity = TrustClaim(2);
+    a.trust_vector.executables = TrustClaim(2);
+    a.trust_vector.hardware = TrustClaim(2);
+    a.status = TrustTier::Affirming;
+    a.policy_id = Some("policy:PSA_IOT".to_owned());
+    a
+}
+
+fn evidence_with_bl(version: &str) -> Value {
+    json!({
+        "psa-software-components": [
+            {"measurement-type": "PRoT", "version": "1.0.0"},
+            {"measurement-type": "BL", "version": version}
+        ]
+    })
+}
+
+fn run(rules: &str, evidence: &Value, nonce: &str) -> Result<Outcome, PolicyError> {
+    let policy = compile(rules)?;
+    policy.evaluate(&Input {
+        scheme: "PSA_IOT",
+        submod: "PSA_IOT",
+        nonce,
+        result: &psa_appraisal(),
+        evidence,
+        endorsements: &[],
+    })
+}
+
+const SHORT: &str = "package policy\n\nexecutables = UNSAFE_RT\n";
+
+const SEMVER: &str = r#"package policy
+
+executables = APPROVED_RT {
+  some i
+  evidence["psa-software-components"][i]["measurement-type"] == "BL"
+  semver_cmp(evidence["psa-software-components"][i].version, "3.5") >= 0
+} else = UNSAFE_RT
+"#;
+
+#[test]
+fn a_one_line_policy_overrides_one_claim_and_leaves_the_rest() {
+    let outcome = run(SHORT, &json!({}), "AAAAAAAAAAA=").unwrap();
+    assert_eq!(outcome.status, TrustTier::None);
+    assert_eq!(outcome.trust_vector.executables, TrustClaim(32));
+    assert_eq!(outcome.trust_vector.hardware, TrustClaim::NO_CLAIM);
+    assert!(outcome.added_claims.is_empty());
+
+    let mut appraisal = psa_appraisal();
+    outcome.apply(&mut appraisal);
+    assert_eq!(appraisal.trust_vector.executables, TrustClaim(32));
+    assert_eq!(appraisal.trust_vector.hardware, TrustClaim(2), "zero keeps");
+    assert_eq!(appraisal.status, TrustTier::Warning, "raised by the vector");
+    assert_eq!(appraisal.policy_claims, Some(Map::new()));
+    assert_eq!(appraisal.policy_id.as_deref(), Some("policy:PSA_IOT"));
+}
+
+#[test]
+fn semver_compares_numerically_component_by_component() {
+    for (version, want) in [
+        ("3.5", 2),
+        ("3.5.1", 2),
+        ("3.10", 2),
+        ("4.0.0", 2),
+        ("3.4.9", 32),
+        ("3.4", 32),
+        ("2.99", 32),
+        ("3", 32),
+    ] {
+        let outcome = run(SEMVER, &evidence_with_bl(version), "AAAAAAAAAAA=").unwrap();
+        assert_eq!(
+            outcome.trust_vector.executables,
+            TrustClaim(want),
+            "{version}"
+        );
+    }
+    // No BL component at all: the else branch does not apply to an
+    // undefined body in Rego v0 either way; the rule is undefined or
+    // UNSAFE_RT, never APPROVED_RT.
+    let outcome = run(
+        SEMVER,
+        &json!({"psa-software-components": []}),
+        "AAAAAAAAAAA=",
+    )
+    .unwrap();
+    assert_ne!(outcome.trust_vector.executables, TrustClaim(2));
+}
+
+#[test]
+fn a_policy_sees_the_session_nonce_and_can_set_the_status() {
+    let rules = r#"package policy
+
+status = AFFIRMING {
+  base64url.decode(session["nonce"]) == base64.decode(evidence["challenge"])
+} else = CONTRAINDICATED
+
+added_claims = {"checked": submod, "scheme": scheme}
+"#;
+    // 8 bytes 0x01..0x08: base64url "AQIDBAUGBwg=", base64 the same here.
+    let matching = json!({"challenge": "AQIDBAUGBwg="});
+    let other = json!({"challenge": "CQIDBAUGBwg="});
+    let good = run(rules, &matching, "AQIDBAUGBwg=").unwrap();
+    assert_eq!(good.status, TrustTier::Affirming);
+    assert_eq!(
+        Value::Object(good.added_claims.clone()),
+        json!({"checked": "PSA_IOT", "scheme": "PSA_IOT"})
+    );
+    let bad = run(rules, &other, "AQIDBAUGBwg=").unwrap();
+    assert_eq!(bad.status, TrustTier::Contraindicated);
+    // A missing claim makes base64.decode undefined: the else applies.
+    let missing = run(rules, &json!({}), "AQIDBAUGBwg=").unwrap();
+    assert_eq!(missing.status, TrustTier::Contraindicated);
+
+    let mut appraisal = psa_appraisal();
+    bad.apply(&mut appraisal);
+    assert_eq!(appraisal.status, TrustTier::Contraindicated);
+}
+
+#[test]
+fn the_policy_sees_the_schemes_result() {
+    let rules = r#"package policy
+
+hardware = UNSAFE_HW {
+  result["ear.trustworthiness-vector"]["hardware"] == GENUINE_HW
+  result["ear.status"] == "affirming"
+}
+"#;
+    let outcome = run(rules, &json!({}), "AAAAAAAAAAA=").unwrap();
+    assert_eq!(outcome.trust_vector.hardware, TrustClaim(32));
+}
+
+#[test]
+fn invalid_policies_are_refused_with_the_compilers_message() {
+    for (rules, expect) in [
+        ("package policy\nexecutables = ", ""),
+        (
+            "package other\nexecutables = 2\n",
+            "package must be `policy`",
+        ),
+        ("executables = 2\n", ""),
+        ("package policy\nexecutables = no_such_function(1)\n", ""),
+        ("package policy\nexecutables := 2\nexecutables := 3\n", ""),
+        ("", ""),
+    ] {
+        let Err(error) = compile(rules).map(|_| ()) else {
+            panic!("{rules:?} compiled");
+        };
+        assert!(
+            matches!(error, PolicyError::Compile(_)),
+            "{rules:?}: {error:?}"
+        );
+        assert!(!error.to_string().is_empty());
+        assert!(error.to_string().contains(expect), "{rules:?}: {error}");
+    }
+    let huge = format!("package policy\n# {}\n", "x".repeat(MAX_POLICY_BYTES));
+    assert!(compile(&huge).is_err());
+}
+
+#[test]
+fn outcomes_that_break_the_shape_are_refused() {
+    let rules_and_errors = [
+        ("package policy\nhardware = 200\n", "bad value"),
+        ("package policy\nhardware = \"genuine\"\n", "bad value"),
+        ("package policy\nstatus = 3\n", "bad status"),
+        ("package policy\nadded_claims = [1]\n", "added-claims"),
+    ];
+    for (rules, expect) in rules_and_errors {
+        let error = run(rules, &json!({}), "AAAAAAAAAAA=").unwrap_err();
+        assert!(error.to_string().contains(expect), "{rules}: {error}");
+    }
+    assert!(
+        Outcome::from_json(&json!({"status": 0, "trust-vector": {"bogus": 2}, "added-claims": {}}))
+            .is_err()
+    );
+    assert!(Outcome::from_json(&json!({"trust-vector": {}, "added-claims": {}})).is_err());
+    assert!(Outcome::from_json(&json!([])).is_err());
+    let named = Outcome::from_json(
+        &json!({"status": "warning", "trust-vector": {"hardware": -2}, "added-claims": {}}),
+    )
+    .unwrap();
+    assert_eq!(named.status, TrustTier::Warning);
+    assert_eq!(named.trust_vector.hardware, TrustClaim(-2));
+}
+
+#[test]
+fn a_runaway_policy_is_stopped_by_the_time_limit() {
+    // A hundred million iterations over small arrays, only when the
+    // evidence asks for it (so that the policy compiles).
+    let rules = "package policy\nexecutables = 2 {\n  evidence.spin\n  count([1 | numbers.range(1, 10000)[_]; numbers.range(1, 10000)[_]]) > 0\n}\n";
+    let started = std::time::Instant::now();
+    let error = run(rules, &json!({"spin": true}), "AAAAAAAAAAA=").unwrap_err();
+    assert!(matches!(error, PolicyError::Evaluate(_)), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Without the trigger it runs as usual.
+    assert!(run(rules, &json!({}), "AAAAAAAAAAA=").is_ok());
+    // A policy that spins whatever the input is refused when it is compiled.
+    let always = "package policy\nexecutables = 2 {\n  count([1 | numbers.range(1, 10000)[_]; numbers.range(1, 10000)[_]]) > 0\n}\n";
+    assert!(matches!(compile(always), Err(PolicyError::Compile(_))));
+}
+
+#[test]
+fn a_failed_policy_leaves_a_non_affirming_appraisal_with_the_reason() {
+    let mut appraisal = psa_appraisal();
+    failed(&mut appraisal, &PolicyError::Evaluate("boom".to_owned()));
+    assert_eq!(appraisal.status, TrustTier::None);
+    assert_eq!(
+        appraisal.trust_vector.hardware,
+        TrustClaim::VERIFIER_MALFUNCTION
+    );
+    assert_eq!(
+        appraisal.policy_claims.unwrap()["problem"],
+        "policy failed: could not evaluate policy: boom"
+    );
+}
+
+#[test]
+fn compiled_policies_evaluate_from_several_threads() {
+    let policy = std::sync::Arc::new(compile(SEMVER).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let policy = policy.clone();
+            std::thread::spawn(move || {
+                let evidence = evidence_with_bl(if i % 2 == 0 { "3.6" } else { "3.1" });
+                let outcome = policy
+                    .evaluate(&Input {
+                        scheme: "PSA_IOT",
+                        submod: "PSA_IOT",
+                        nonce: "AAAAAAAAAAA=",
+                        result: &psa_appraisal(),
+                        evidence: &evidence,
+                        endorsements: &[],
+                    })
+                    .unwrap();
+                (i, outcome.trust_vector.executables)
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (i, claim) = handle.join().unwrap();
+        assert_eq!(claim, TrustClaim(if i % 2 == 0 { 2 } else { 32 }));
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn outcome_parsing_never_panics(status in proptest::num::i64::ANY, claim in proptest::num::i64::ANY, key in "[a-z-]{0,20}") {
+        let json = json!({"status": status, "trust-vector": {key: claim}, "added-claims": {}});
+        let _ = Outcome::from_json(&json);
+    }
+}
