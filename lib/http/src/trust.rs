@@ -26,6 +26,7 @@ pub fn problem(error: &TrustError) -> Problem {
             supported.iter().map(String::as_str),
         ),
         TrustError::InvalidInput(message) => Problem::bad_request(message.clone()),
+        TrustError::NotFound(message) => Problem::not_found(message.clone()),
         TrustError::Internal(message) => {
             tracing::error!(%message, "trust service failure");
             Problem::internal("trust service failure")
@@ -124,6 +125,10 @@ mod tests {
             (
                 TrustError::InvalidInput("bad".into()),
                 StatusCode::BAD_REQUEST,
+            ),
+            (
+                TrustError::NotFound("no policy".into()),
+                StatusCode::NOT_FOUND,
             ),
             (
                 TrustError::Internal("boom".into()),

@@ -284,4 +284,18 @@ impl Evidence for CcaEvidence {
             (REALM_SUBMOD.to_owned(), realm),
         ])
     }
+
+    /// Veraison hands CCA policies the whole token, platform and realm
+    /// claims side by side, whichever submod is being appraised (a realm
+    /// policy checks `evidence.realm["cca-realm-challenge"]`).
+    fn policy_evidence(
+        &self,
+        _submod: &str,
+        _submods: &[(String, Appraisal)],
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "platform": self.token.platform_claims().annotated_evidence(),
+            "realm": self.token.realm_claims().annotated_evidence(),
+        })
+    }
 }

@@ -316,6 +316,23 @@ pub trait Evidence: Send + Sync {
         &self,
         reference_values: &[DecodedReference],
     ) -> Result<Vec<(String, Appraisal)>, BadEvidence>;
+
+    /// What an appraisal policy sees as `input.evidence` when it runs for
+    /// `submod`, given every submod [`Evidence::appraise`] produced. By
+    /// default the submod's annotated evidence, as Veraison passes a
+    /// single-submod scheme's claims. A scheme whose evidence spans several
+    /// submods (CCA: `{"platform": …, "realm": …}`) overrides it so that
+    /// policies written for Veraison find the claims where they expect them.
+    fn policy_evidence(&self, submod: &str, submods: &[(String, Appraisal)]) -> serde_json::Value {
+        submods
+            .iter()
+            .find(|(name, _)| name == submod)
+            .and_then(|(_, appraisal)| appraisal.annotated_evidence.clone())
+            .map_or_else(
+                || serde_json::Value::Object(serde_json::Map::new()),
+                serde_json::Value::Object,
+            )
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ pub enum TrustError {
     /// The request itself is malformed.
     #[error("invalid request: {0}")]
     InvalidInput(String),
+    /// What the request names does not exist (a policy, a scheme's
+    /// policies). Front ends answer 404.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The service failed in a way retrying will not fix.
     #[error("trust service error: {0}")]
     Internal(String),

@@ -3,14 +3,15 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 use vouch_proto::trust as pb;
 use vouch_proto::trust::trust_client::TrustClient;
 
 use crate::{
-    AttestationOutcome, AttestationRequest, AttestationStatus, Bytes, DEFAULT_TENANT, MediaType,
-    ServiceState, ServiceStatus, SubmitOutcome, Trust, TrustError,
+    AttestationOutcome, AttestationRequest, AttestationStatus, Bytes, CreatedPolicy,
+    DEFAULT_TENANT, MediaType, Policy, PolicyAdmin, PolicyId, PolicyName, ServiceState,
+    ServiceStatus, SubmitOutcome, Trust, TrustError,
 };
 
 /// gRPC metadata key carrying the server's suggested back-off, in seconds.
@@ -31,6 +32,45 @@ pub struct GrpcTrustOptions {
     pub backoff_first: Duration,
     /// Longest wait between attempts.
     pub backoff_max: Duration,
+    /// Mutual TLS: with it, trust URLs must be `https://`; without it,
+    /// `http://`.
+    pub tls: Option<TrustTls>,
+}
+
+/// Mutual TLS to trust: the CA that trust's certificate must chain to, and
+/// the certificate chain and key this client presents, all PEM.
+#[derive(Clone)]
+pub struct TrustTls {
+    /// PEM CA certificate(s).
+    pub ca_pem: Vec<u8>,
+    /// PEM certificate chain presented to trust, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// PEM private key of that certificate (PKCS#8, SEC1 or PKCS#1).
+    pub key_pem: Vec<u8>,
+    /// The name trust's certificate is verified against, instead of the
+    /// host of each URL.
+    pub server_name: Option<String>,
+}
+
+impl std::fmt::Debug for TrustTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("TrustTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrustTls {
+    fn client_config(&self) -> ClientTlsConfig {
+        let config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&self.ca_pem))
+            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
+        match &self.server_name {
+            Some(name) => config.domain_name(name.clone()),
+            None => config,
+        }
+    }
 }
 
 impl Default for GrpcTrustOptions {
@@ -41,6 +81,7 @@ impl Default for GrpcTrustOptions {
             metadata_ttl: Duration::from_secs(30),
             backoff_first: Duration::from_millis(50),
             backoff_max: Duration::from_secs(1),
+            tls: None,
         }
     }
 }
@@ -144,12 +185,16 @@ pub struct GrpcTrust {
 }
 
 impl GrpcTrust {
-    /// Prepares a client for one or more trust URLs (`http://host:port`).
+    /// Prepares a client for one or more trust URLs (`http://host:port`,
+    /// or `https://host:port` with [`GrpcTrustOptions::tls`]).
     pub fn connect_lazy(urls: &[String], options: &GrpcTrustOptions) -> Result<Self, TrustError> {
         let endpoints = urls
             .iter()
             .map(|url| {
-                Endpoint::from_shared(url.clone())
+                let invalid = |e: &dyn std::fmt::Display| {
+                    TrustError::InvalidInput(format!("invalid trust URL {url:?}: {e}"))
+                };
+                let endpoint = Endpoint::from_shared(url.clone())
                     .map(|e| {
                         e.connect_timeout(options.connect_timeout)
                             .timeout(options.request_timeout)
@@ -157,9 +202,18 @@ impl GrpcTrust {
                             .http2_keep_alive_interval(Duration::from_secs(20))
                             .keep_alive_while_idle(true)
                     })
-                    .map_err(|e| {
-                        TrustError::InvalidInput(format!("invalid trust URL {url:?}: {e}"))
-                    })
+                    .map_err(|e| invalid(&e))?;
+                // tonic would quietly speak plain HTTP/2 to an http URL even
+                // with TLS configured: refuse the mix instead.
+                let https = endpoint.uri().scheme_str() == Some("https");
+                match &options.tls {
+                    Some(tls) if https => endpoint
+                        .tls_config(tls.client_config())
+                        .map_err(|e| invalid(&e)),
+                    Some(_) => Err(invalid(&"mutual TLS is configured, so it must be https")),
+                    None if https => Err(invalid(&"https needs a TLS configuration")),
+                    None => Ok(endpoint),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let single = endpoints.len() == 1;
@@ -312,17 +366,174 @@ impl Trust for GrpcTrust {
     }
 }
 
+/// A policy as the trust protocol carries it.
+pub fn policy_to_message(policy: &Policy) -> pb::PolicyMessage {
+    pb::PolicyMessage {
+        id: Bytes::copy_from_slice(policy.id.as_bytes()),
+        scheme: policy.scheme.clone(),
+        name: policy.name.clone(),
+        rules: policy.rules.clone(),
+        active: policy.active,
+        created_at_us: policy.created_at_us,
+        version: policy.version,
+    }
+}
+
+/// A policy from the trust protocol; a malformed id is trust's fault.
+pub fn policy_from_message(message: pb::PolicyMessage) -> Result<Policy, TrustError> {
+    let id = <[u8; 16]>::try_from(message.id.as_ref()).map_err(|_| {
+        TrustError::Internal(format!(
+            "trust sent a policy id of {} bytes",
+            message.id.len()
+        ))
+    })?;
+    Ok(Policy {
+        id: PolicyId::from_bytes(id),
+        scheme: message.scheme,
+        name: message.name,
+        rules: message.rules,
+        active: message.active,
+        created_at_us: message.created_at_us,
+        version: message.version,
+    })
+}
+
+fn policy_ref(scheme: &str, id: PolicyId) -> pb::PolicyRef {
+    pb::PolicyRef {
+        scheme: scheme.to_owned(),
+        id: Bytes::copy_from_slice(id.as_bytes()),
+    }
+}
+
+fn scheme_message(scheme: &str) -> pb::PolicyScheme {
+    pb::PolicyScheme {
+        scheme: scheme.to_owned(),
+    }
+}
+
+#[async_trait::async_trait]
+impl PolicyAdmin for GrpcTrust {
+    async fn policy_schemes(&self) -> Result<Vec<String>, TrustError> {
+        let list = self
+            .call(|mut c| async move { c.list_policy_schemes(pb::Empty {}).await })
+            .await?;
+        Ok(list.schemes)
+    }
+
+    async fn create_policy(
+        &self,
+        scheme: &str,
+        name: &PolicyName,
+        rules: &str,
+    ) -> Result<CreatedPolicy, TrustError> {
+        let message = pb::CreatePolicyRequest {
+            scheme: scheme.to_owned(),
+            name: name.as_str().to_owned(),
+            rules: rules.to_owned(),
+        };
+        let response = self
+            .call(|mut c| async move { c.create_policy(message).await })
+            .await?;
+        let policy = response
+            .policy
+            .ok_or_else(|| TrustError::Internal("trust sent no policy".to_owned()))?;
+        Ok(CreatedPolicy {
+            policy: policy_from_message(policy)?,
+            created: response.created,
+        })
+    }
+
+    async fn activate_policy(&self, scheme: &str, id: PolicyId) -> Result<(), TrustError> {
+        let message = policy_ref(scheme, id);
+        self.call(|mut c| async move { c.activate_policy(message).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn active_policy(&self, scheme: &str) -> Result<Policy, TrustError> {
+        let message = scheme_message(scheme);
+        let policy = self
+            .call(|mut c| async move { c.get_active_policy(message).await })
+            .await?;
+        policy_from_message(policy)
+    }
+
+    async fn policy(&self, scheme: &str, id: PolicyId) -> Result<Policy, TrustError> {
+        let message = policy_ref(scheme, id);
+        let policy = self
+            .call(|mut c| async move { c.get_policy(message).await })
+            .await?;
+        policy_from_message(policy)
+    }
+
+    async fn policies(
+        &self,
+        scheme: &str,
+        name: Option<&PolicyName>,
+    ) -> Result<Vec<Policy>, TrustError> {
+        let message = pb::ListPoliciesRequest {
+            scheme: scheme.to_owned(),
+            name: name.map(|n| n.as_str().to_owned()),
+        };
+        let list = self
+            .call(|mut c| async move { c.list_policies(message).await })
+            .await?;
+        list.policies.into_iter().map(policy_from_message).collect()
+    }
+
+    async fn deactivate_policies(&self, scheme: &str) -> Result<(), TrustError> {
+        let message = scheme_message(scheme);
+        self.call(|mut c| async move { c.deactivate_policies(message).await })
+            .await?;
+        Ok(())
+    }
+}
+
 /// Whether a status means trust could not be reached at all, as opposed to
 /// trust answering that it is busy: the trust server always attaches
 /// `retry-after` to its own `Unavailable` answers; the transport does not.
 fn is_unreachable(status: &Status) -> bool {
-    status.code() == Code::Unavailable && status.metadata().get(RETRY_AFTER_METADATA).is_none()
+    (matches!(status.code(), Code::Unavailable | Code::Cancelled)
+        && status.metadata().get(RETRY_AFTER_METADATA).is_none())
+        || transport_failure(status).is_some()
+}
+
+/// When `status` was made by this client's transport rather than sent by
+/// trust (an `Unknown` status whose cause is an I/O or transport error, as
+/// when trust closes the connection, or refuses this client's certificate
+/// after the handshake), the chain of causes.
+fn transport_failure(status: &Status) -> Option<String> {
+    if status.code() != Code::Unknown {
+        return None;
+    }
+    let mut transport = false;
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        transport |= error.is::<tonic::transport::Error>() || error.is::<std::io::Error>();
+        causes.push(error.to_string());
+        source = error.source();
+    }
+    transport.then(|| causes.join(": "))
 }
 
 /// Maps a gRPC status received from trust to a [`TrustError`].
 pub fn from_status(status: Status) -> TrustError {
+    if let Some(causes) = transport_failure(&status) {
+        return TrustError::Unavailable {
+            reason: format!("trust unreachable: {causes}"),
+            retry_after: TrustError::DEFAULT_RETRY_AFTER,
+        };
+    }
     match status.code() {
-        Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded | Code::Aborted => {
+        // Cancelled reaches a client only from its transport: the
+        // connection went away under the call (trust stopped, or refused
+        // this client's certificate after the handshake). Retryable.
+        Code::Unavailable
+        | Code::ResourceExhausted
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::Cancelled => {
             let retry_after = status
                 .metadata()
                 .get(RETRY_AFTER_METADATA)
@@ -351,6 +562,7 @@ pub fn from_status(status: Status) -> TrustError {
         Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
             TrustError::InvalidInput(status.message().to_owned())
         }
+        Code::NotFound => TrustError::NotFound(status.message().to_owned()),
         _ => TrustError::Internal(status.message().to_owned()),
     }
 }
@@ -389,6 +601,7 @@ pub fn to_status(error: &TrustError) -> Status {
             status
         }
         TrustError::InvalidInput(message) => Status::invalid_argument(message.clone()),
+        TrustError::NotFound(message) => Status::not_found(message.clone()),
         TrustError::Internal(message) => Status::internal(message.clone()),
     }
 }
@@ -409,6 +622,7 @@ mod tests {
                 retry_after: Duration::from_secs(3),
             },
             TrustError::InvalidInput("bad".into()),
+            TrustError::NotFound("no policy".into()),
             TrustError::UnsupportedMediaType {
                 media_type: "application/x".into(),
                 supported: vec!["application/psa-attestation-token".into(), "a/b".into()],
@@ -492,5 +706,30 @@ mod tests {
         assert!(
             matches!(err, TrustError::Unavailable { retry_after, .. } if retry_after == TrustError::DEFAULT_RETRY_AFTER)
         );
+    }
+
+    #[test]
+    fn a_connection_lost_under_a_call_is_unavailable_not_internal() {
+        // What tonic makes of a connection that trust closed, or whose
+        // client certificate trust refused after the handshake.
+        let cancelled = Status::cancelled("operation was canceled");
+        assert!(is_unreachable(&cancelled));
+        assert!(matches!(
+            from_status(cancelled),
+            TrustError::Unavailable { .. }
+        ));
+        let lost = Status::from_error(Box::new(std::io::Error::other(
+            "received fatal alert: CertificateRequired",
+        )));
+        assert_eq!(lost.code(), Code::Unknown);
+        assert!(is_unreachable(&lost));
+        let TrustError::Unavailable { reason, .. } = from_status(lost) else {
+            panic!("not unavailable");
+        };
+        assert!(reason.contains("CertificateRequired"), "{reason}");
+        // An Unknown status trust itself sent stays an internal error.
+        let sent = Status::unknown("panic in a handler");
+        assert!(!is_unreachable(&sent));
+        assert!(matches!(from_status(sent), TrustError::Internal(_)));
     }
 }

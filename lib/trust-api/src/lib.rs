@@ -13,14 +13,22 @@ mod error;
 mod grpc;
 mod media_type;
 mod nonce;
+mod policy;
 
 use std::sync::Arc;
 
 pub use bytes::Bytes;
 pub use error::TrustError;
-pub use grpc::{GrpcTrust, GrpcTrustOptions, RETRY_AFTER_METADATA, from_status, to_status};
+pub use grpc::{
+    GrpcTrust, GrpcTrustOptions, RETRY_AFTER_METADATA, TrustTls, from_status, policy_from_message,
+    policy_to_message, to_status,
+};
 pub use media_type::{MediaType, MediaTypeError};
 pub use nonce::{Nonce, NonceError};
+pub use policy::{
+    CreatedPolicy, DEFAULT_POLICY_NAME, MAX_POLICY_NAME_LEN, POLICY_TYPE_OPA, Policy, PolicyAdmin,
+    PolicyId, PolicyName,
+};
 
 /// Veraison hard-codes tenant "0"; Vouch keeps the field for wire
 /// compatibility and uses the same value.

@@ -187,6 +187,8 @@ impl EndorsementCache {
                     ta_ids,
                     rv_ids,
                 }) => self.invalidate(&scheme, &ta_ids, &rv_ids),
+                // Policies are not endorsements; the policy cache follows those.
+                Ok(StoreChange::Policies { .. }) => {}
                 Ok(StoreChange::Resync) => {
                     tracing::info!("store asked for a resync; dropping the endorsement cache");
                     self.invalidate_all();

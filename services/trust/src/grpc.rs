@@ -10,7 +10,10 @@ use tonic::{Request, Response, Status};
 use tonic_health::ServingStatus;
 use vouch_proto::trust as pb;
 use vouch_proto::trust::trust_server::TrustServer;
-use vouch_trust_api::{MediaType, ServiceStatus, SubmitOutcome, Trust, to_status};
+use vouch_trust_api::{
+    MediaType, PolicyAdmin, PolicyId, PolicyName, ServiceStatus, SubmitOutcome, Trust,
+    policy_to_message, to_status,
+};
 
 use crate::TrustService;
 
@@ -148,6 +151,114 @@ impl pb::trust_server::Trust for GrpcTrustServer {
             jwk: jwk.to_string(),
         }))
     }
+
+    async fn list_policy_schemes(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::PolicySchemes>, Status> {
+        let schemes = self
+            .service
+            .policy_schemes()
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::PolicySchemes { schemes }))
+    }
+
+    async fn create_policy(
+        &self,
+        request: Request<pb::CreatePolicyRequest>,
+    ) -> Result<Response<pb::CreatePolicyResponse>, Status> {
+        let request = request.into_inner();
+        let name = PolicyName::parse(&request.name).map_err(|e| to_status(&e))?;
+        let created = self
+            .service
+            .create_policy(&request.scheme, &name, &request.rules)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::CreatePolicyResponse {
+            policy: Some(policy_to_message(&created.policy)),
+            created: created.created,
+        }))
+    }
+
+    async fn activate_policy(
+        &self,
+        request: Request<pb::PolicyRef>,
+    ) -> Result<Response<pb::Empty>, Status> {
+        let request = request.into_inner();
+        let id = policy_id(&request.id)?;
+        self.service
+            .activate_policy(&request.scheme, id)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn get_active_policy(
+        &self,
+        request: Request<pb::PolicyScheme>,
+    ) -> Result<Response<pb::PolicyMessage>, Status> {
+        let policy = self
+            .service
+            .active_policy(&request.into_inner().scheme)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(policy_to_message(&policy)))
+    }
+
+    async fn get_policy(
+        &self,
+        request: Request<pb::PolicyRef>,
+    ) -> Result<Response<pb::PolicyMessage>, Status> {
+        let request = request.into_inner();
+        let id = policy_id(&request.id)?;
+        let policy = self
+            .service
+            .policy(&request.scheme, id)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(policy_to_message(&policy)))
+    }
+
+    async fn list_policies(
+        &self,
+        request: Request<pb::ListPoliciesRequest>,
+    ) -> Result<Response<pb::PolicyList>, Status> {
+        let request = request.into_inner();
+        let name = request
+            .name
+            .as_deref()
+            .map(PolicyName::parse)
+            .transpose()
+            .map_err(|e| to_status(&e))?;
+        let policies = self
+            .service
+            .policies(&request.scheme, name.as_ref())
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::PolicyList {
+            policies: policies.iter().map(policy_to_message).collect(),
+        }))
+    }
+
+    async fn deactivate_policies(
+        &self,
+        request: Request<pb::PolicyScheme>,
+    ) -> Result<Response<pb::Empty>, Status> {
+        self.service
+            .deactivate_policies(&request.into_inner().scheme)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::Empty {}))
+    }
+}
+
+fn policy_id(bytes: &[u8]) -> Result<PolicyId, Status> {
+    <[u8; 16]>::try_from(bytes)
+        .map(PolicyId::from_bytes)
+        .map_err(|_| {
+            Status::invalid_argument(format!("a policy id is 16 bytes, not {}", bytes.len()))
+        })
 }
 
 /// The trust service's name in the gRPC health service.
@@ -186,6 +297,7 @@ pub struct GrpcServing {
     listener: TcpListener,
     service: Arc<TrustService>,
     limits: GrpcLimits,
+    tls: Option<Arc<vouch_tls::ServerTls>>,
 }
 
 impl GrpcServing {
@@ -200,7 +312,16 @@ impl GrpcServing {
             listener,
             service,
             limits,
+            tls: None,
         })
+    }
+
+    /// Serves over TLS with `tls` (built with [`vouch_tls::ALPN_GRPC`]);
+    /// with a client CA in it, every caller must present a certificate
+    /// chaining to that CA (mutual TLS). `tls` may be reloaded meanwhile.
+    pub fn with_tls(mut self, tls: Arc<vouch_tls::ServerTls>) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Where the server listens.
@@ -246,11 +367,6 @@ impl GrpcServing {
         let trust = TrustServer::new(GrpcTrustServer::new(self.service.clone()))
             .max_decoding_message_size(self.limits.max_message_bytes)
             .max_encoding_message_size(self.limits.max_message_bytes);
-        // The builder's `tcp_nodelay` only applies to listeners tonic binds
-        // itself; with Nagle on, a unary reply waits for the client's
-        // delayed ACK (40 ms on Linux).
-        let incoming =
-            tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let service = self.service.clone();
         let signal = shutdown.clone();
         let stop = async move {
@@ -263,23 +379,52 @@ impl GrpcServing {
                 .set_service_status("", ServingStatus::NotServing)
                 .await;
         };
-        let server = tonic::transport::Server::builder()
+        let router = tonic::transport::Server::builder()
             .tcp_nodelay(true)
             .max_concurrent_streams(self.limits.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(20)))
             .add_service(health_service)
-            .add_service(trust)
-            .serve_with_incoming_shutdown(incoming, stop);
-        tokio::pin!(server);
-        tokio::select! {
-            result = &mut server => result,
-            () = async {
-                shutdown.cancelled().await;
-                tokio::time::sleep(drain_timeout).await;
-            } => {
-                tracing::warn!(?drain_timeout, "gRPC calls did not finish in time; closing");
-                Ok(())
+            .add_service(trust);
+        match self.tls {
+            Some(tls) => {
+                // Handshakes run off the accept loop, each with a deadline
+                // (and the accepted sockets get TCP_NODELAY there).
+                let incoming = vouch_tls::TlsListener::new(
+                    self.listener,
+                    tls,
+                    vouch_tls::AcceptOptions::default(),
+                );
+                let server = router.serve_with_incoming_shutdown(incoming, stop);
+                bounded(server, shutdown, drain_timeout).await
             }
+            None => {
+                // The builder's `tcp_nodelay` only applies to listeners tonic
+                // binds itself; with Nagle on, a unary reply waits for the
+                // client's delayed ACK (40 ms on Linux).
+                let incoming = tonic::transport::server::TcpIncoming::from(self.listener)
+                    .with_nodelay(Some(true));
+                let server = router.serve_with_incoming_shutdown(incoming, stop);
+                bounded(server, shutdown, drain_timeout).await
+            }
+        }
+    }
+}
+
+/// Awaits `server` but gives up `drain_timeout` after `shutdown` fires.
+async fn bounded(
+    server: impl std::future::Future<Output = Result<(), tonic::transport::Error>>,
+    shutdown: CancellationToken,
+    drain_timeout: Duration,
+) -> Result<(), tonic::transport::Error> {
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(drain_timeout).await;
+        } => {
+            tracing::warn!(?drain_timeout, "gRPC calls did not finish in time; closing");
+            Ok(())
         }
     }
 }

@@ -14,6 +14,7 @@
 mod cache;
 pub mod grpc;
 mod keys;
+mod policies;
 mod registry;
 mod service;
 mod signed_corim;

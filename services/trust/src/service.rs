@@ -16,6 +16,7 @@ use vouch_trust_api::{
 };
 
 use crate::cache::{CacheLimits, EndorsementCache, LookupError};
+use crate::policies::PolicyCache;
 use crate::registry::{Provisioner, Registry};
 use crate::signed_corim::CorimSigners;
 
@@ -70,9 +71,10 @@ pub enum TrustBuildError {
 
 /// The trust service.
 pub struct TrustService {
-    registry: Registry,
-    store: Arc<dyn EndorsementStore>,
+    pub(crate) registry: Registry,
+    pub(crate) store: Arc<dyn EndorsementStore>,
     cache: Arc<EndorsementCache>,
+    pub(crate) policies: Arc<PolicyCache>,
     signer: EarSigner,
     public_jwk: Arc<serde_json::Value>,
     verifier_id: VerifierId,
@@ -95,7 +97,7 @@ fn is_expired(not_after: Option<i64>, now: i64) -> bool {
     not_after.is_some_and(|t| t <= now)
 }
 
-fn store_error(operation: &str, error: StoreError) -> TrustError {
+pub(crate) fn store_error(operation: &str, error: StoreError) -> TrustError {
     if error.is_unavailable() {
         tracing::warn!(%error, operation, "store unavailable");
         TrustError::unavailable(format!("endorsement store unavailable during {operation}"))
@@ -136,10 +138,13 @@ impl TrustService {
         let signer = EarSigner::new(signing_key);
         let public_jwk = Arc::new(signer.public_jwk());
         tokio::spawn(cache.clone().follow(store.clone()));
+        let policies = Arc::new(PolicyCache::new(registry.scheme_names()));
+        tokio::spawn(policies.clone().follow(store.subscribe()));
         let service = Arc::new(TrustService {
             registry,
             store,
             cache,
+            policies,
             signer,
             public_jwk,
             verifier_id: VerifierId {
@@ -315,11 +320,35 @@ impl TrustService {
             }
         };
         let mut ear = self.new_ear(nonce)?;
-        // Each scheme sets its submods' status: some (EnactTrust) state a
-        // tier the trust vector alone would not give.
-        for (submod, mut appraisal) in submods {
-            appraisal.policy_id = Some(format!("policy:{name}"));
-            ear.submods.insert(submod, appraisal);
+        let policy = self
+            .policies
+            .active(self.store.as_ref(), name)
+            .await
+            .map_err(|e| store_error("policy lookup", e))?;
+        match policy {
+            // Each scheme sets its submods' status: some (EnactTrust) state
+            // a tier the trust vector alone would not give.
+            None => {
+                for (submod, mut appraisal) in submods {
+                    appraisal.policy_id = Some(format!("policy:{name}"));
+                    ear.submods.insert(submod, appraisal);
+                }
+            }
+            // Veraison evaluates the active policy once per submod, each
+            // seeing the scheme's appraisal of that submod.
+            Some(policy) => {
+                let eat_nonce = ear.nonce.clone().unwrap_or_default();
+                let evidence_json: Vec<serde_json::Value> = submods
+                    .iter()
+                    .map(|(submod, _)| evidence.policy_evidence(submod, &submods))
+                    .collect();
+                for ((submod, mut appraisal), evidence_json) in
+                    submods.into_iter().zip(evidence_json)
+                {
+                    policy.apply(name, &submod, &eat_nonce, &evidence_json, &mut appraisal);
+                    ear.submods.insert(submod, appraisal);
+                }
+            }
         }
         self.sign(&ear, name)
     }
@@ -608,6 +637,9 @@ mod tests {
         }
         fn backend(&self) -> Backend {
             self.inner.backend()
+        }
+        fn policy_store(&self) -> &dyn vouch_store::PolicyStore {
+            self.inner.policy_store()
         }
         async fn close(&self) {
             self.inner.close().await;
