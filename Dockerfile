@@ -42,6 +42,7 @@ COPY --from=builder --chown=65532:65532 /out/data /var/lib/vouch
 ENV VOUCH_DATA_DIR=/var/lib/vouch \
     VOUCH_VERIFICATION_ADDR=0.0.0.0:8443 \
     VOUCH_PROVISIONING_ADDR=0.0.0.0:9443 \
+    VOUCH_MANAGEMENT_ADDR=0.0.0.0:10443 \
     VOUCH_TRUST_ADDR=0.0.0.0:50051 \
     VOUCH_LOG_FORMAT=json
 
@@ -50,8 +51,8 @@ ENV VOUCH_DATA_DIR=/var/lib/vouch \
 USER 65532:65532
 WORKDIR /var/lib/vouch
 
-# verification REST, provisioning REST, trust gRPC
-EXPOSE 8443 9443 50051
+# verification REST, provisioning REST, management REST, trust gRPC
+EXPOSE 8443 9443 10443 50051
 
 # The image has no curl: `vouch healthcheck` probes readiness itself. This
 # default suits the all-in-one process; role containers override it (see

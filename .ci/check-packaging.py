@@ -25,7 +25,7 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = ("trust", "verification", "provisioning")
+ROLES = ("trust", "verification", "provisioning", "management")
 failures: list[str] = []
 
 
@@ -120,7 +120,7 @@ def check_compose() -> None:
     )
     check("--trust-url" in " ".join(healthcheck_cmd(trust)), "compose: trust's health check is not gRPC")
 
-    for front, port in (("verification", "8443"), ("provisioning", "9443")):
+    for front, port in (("verification", "8443"), ("provisioning", "9443"), ("management", "10443")):
         service = services[front]
         env = env_of(service)
         check(env.get("VOUCH_TRUST_URL", "").startswith("http://trust:"), f"compose: {front} does not reach trust")
@@ -209,7 +209,7 @@ def check_dockerfile() -> None:
     entrypoints = [i["value"] for i in runtime if i["instruction"] == "ENTRYPOINT"]
     check(entrypoints == ['["/usr/local/bin/vouch"]'], f"Dockerfile: ENTRYPOINT is {entrypoints}")
     exposed = " ".join(i["value"] for i in runtime if i["instruction"] == "EXPOSE").split()
-    for port in ("8443", "9443", "50051"):
+    for port in ("8443", "9443", "10443", "50051"):
         check(port in exposed, f"Dockerfile: port {port} is not exposed")
     health = [i["value"] for i in runtime if i["instruction"] == "HEALTHCHECK"]
     check(any("vouch" in h and "healthcheck" in h for h in health), "Dockerfile: no `vouch healthcheck` HEALTHCHECK")

@@ -172,6 +172,11 @@ pub(crate) struct RunArgs {
     /// that scheme's flow too).
     #[arg(long, value_enum, default_value = "psa")]
     pub(crate) scheme: crate::devices::SchemeKind,
+    /// A Rego policy to create and activate for the scheme through the
+    /// management API before the ramp (embedded targets), to measure what
+    /// evaluating it costs.
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 /// `store-weight`: Trial 3.

@@ -61,6 +61,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<i32> {
     say(&format!("target: {}", topology.description));
     report.targets.push(topology.description.clone());
     let took = provision_typed(&topology.provisioning, corims, 2, args.target.timeout()).await?;
+    if let Some(path) = &args.policy {
+        let id = crate::tasks::activate_policy(&topology, args.scheme, path, args.target.timeout())
+            .await?;
+        say(&format!(
+            "policy {} active for {:?} ({id})",
+            path.display(),
+            args.scheme
+        ));
+        report
+            .targets
+            .push(format!("policy {} active", path.display()));
+    }
     say(&format!(
         "provisioned {} {:?} attesters in {:.2} s",
         attesters.len(),

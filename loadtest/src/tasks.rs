@@ -356,3 +356,59 @@ mod tests {
         assert!(!ear_affirms(b"garbage"));
     }
 }
+
+/// Creates the policy in `path` for `scheme` through the management API of
+/// `topology` and activates it; returns its UUID.
+pub(crate) async fn activate_policy(
+    topology: &crate::topology::Topology,
+    scheme: crate::devices::SchemeKind,
+    path: &std::path::Path,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let management = topology
+        .management
+        .clone()
+        .context("--policy needs a target with a management listener (in-process or child)")?;
+    let rules = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let scheme = match scheme {
+        crate::devices::SchemeKind::Psa => "PSA_IOT",
+        crate::devices::SchemeKind::Cca => "ARM_CCA",
+    };
+    let mut conn = Conn::new(management, timeout);
+    let created = conn
+        .send(
+            Method::POST,
+            &format!("/management/v1/policy/{scheme}?name=loadtest"),
+            Some("application/vnd.veraison.policy.opa"),
+            Bytes::from(rules),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the policy: {e}"))?;
+    anyhow::ensure!(
+        created.status == StatusCode::CREATED,
+        "creating the policy: {} {}",
+        created.status,
+        String::from_utf8_lossy(&created.body)
+    );
+    let id = json_str(&created.body, "uuid")
+        .and_then(|id| std::str::from_utf8(id).ok())
+        .context("the created policy has no uuid")?
+        .to_owned();
+    let activated = conn
+        .send(
+            Method::POST,
+            &format!("/management/v1/policy/{scheme}/{id}/activate"),
+            None,
+            Bytes::new(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("activating the policy: {e}"))?;
+    anyhow::ensure!(
+        activated.status == StatusCode::OK,
+        "activating the policy: {} {}",
+        activated.status,
+        String::from_utf8_lossy(&activated.body)
+    );
+    Ok(id)
+}

@@ -177,6 +177,8 @@ enum Inner {
 pub(crate) struct Topology {
     pub(crate) verification: Arc<Endpoint>,
     pub(crate) provisioning: Arc<Endpoint>,
+    /// The management listener, on the embedded targets.
+    pub(crate) management: Option<Arc<Endpoint>>,
     pub(crate) watched: Watched,
     pub(crate) description: String,
     inner: Inner,
@@ -208,6 +210,7 @@ impl Topology {
                 Topology {
                     verification: Endpoint::parse(v)?,
                     provisioning: Endpoint::parse(p)?,
+                    management: None,
                     watched,
                     description: format!("external: {v}, {p}"),
                     inner: Inner::External,
@@ -226,6 +229,7 @@ impl Topology {
             data_dir: data.path().join("vouch"),
             verification_addr: any,
             provisioning_addr: any,
+            management_addr: any,
             trust_addr: any,
             ..vouch::settings::Settings::default()
         };
@@ -236,11 +240,13 @@ impl Topology {
         let provisioning = running
             .provisioning
             .context("in-process provisioning address")?;
+        let management = running.management.map(Endpoint::from_addr);
         let stop = running.shutdown_token();
         let done = tokio::spawn(running.wait());
         Ok(Topology {
             verification: Endpoint::from_addr(verification),
             provisioning: Endpoint::from_addr(provisioning),
+            management,
             watched,
             description:
                 "embedded default, in the generator's process (SQLite, in-memory sessions)"
@@ -258,6 +264,8 @@ impl Topology {
             "127.0.0.1:0".to_owned(),
             "--provisioning-addr".to_owned(),
             "127.0.0.1:0".to_owned(),
+            "--management-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--trust-addr".to_owned(),
             "127.0.0.1:0".to_owned(),
         ];
@@ -266,7 +274,7 @@ impl Topology {
             &spec.vouch_bin,
             "vouch",
             &args,
-            &["verification", "provisioning"],
+            &["verification", "provisioning", "management"],
             data.path(),
         )
         .await?;
@@ -274,6 +282,7 @@ impl Topology {
         Ok(Topology {
             verification: Endpoint::from_addr(addrs["verification"]),
             provisioning: Endpoint::from_addr(addrs["provisioning"]),
+            management: addrs.get("management").copied().map(Endpoint::from_addr),
             watched,
             description:
                 "embedded default, `vouch serve` child process (SQLite, in-memory sessions)"
@@ -427,6 +436,7 @@ impl Topology {
         let topology = Topology {
             verification,
             provisioning,
+            management: None,
             watched,
             description: format!(
                 "split: trust on PostgreSQL, memcached sessions, {} verification + {} provisioning process(es){lb_note}",

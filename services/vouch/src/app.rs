@@ -1,6 +1,7 @@
 //! Assembles the services a process runs and drives their lifecycle.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use vouch_sessions::SessionStore;
 use vouch_store::EndorsementStore;
 use vouch_trust::grpc::{GrpcLimits, GrpcServing};
 use vouch_trust::{CacheLimits, TrustConfig, TrustService};
-use vouch_trust_api::{GrpcTrust, GrpcTrustOptions, Trust};
+use vouch_trust_api::{GrpcTrust, GrpcTrustOptions, PolicyAdmin, Trust};
 
 use crate::settings::{GuardedApi, Role, Settings};
 
@@ -23,6 +24,8 @@ pub struct Running {
     pub verification: Option<SocketAddr>,
     /// Provisioning REST address, when running.
     pub provisioning: Option<SocketAddr>,
+    /// Management REST address, when running.
+    pub management: Option<SocketAddr>,
     /// Trust gRPC address, when running.
     pub trust: Option<SocketAddr>,
     /// The in-process trust service, when this process runs it.
@@ -36,6 +39,7 @@ pub struct Running {
     tasks: JoinSet<anyhow::Result<()>>,
     store: Option<Arc<dyn EndorsementStore>>,
     drain_delay: Duration,
+    tls: Vec<Arc<vouch_tls::ServerTls>>,
 }
 
 /// Pending connections the kernel queues per listener (capped by
@@ -76,6 +80,27 @@ async fn open_sessions(settings: &Settings) -> anyhow::Result<Arc<dyn SessionSto
     Ok(Arc::new(store))
 }
 
+/// The client side of mutual TLS to trust, from PEM files: checked here
+/// (the key belongs to the certificate, the CA parses) so that a bad file
+/// stops the start rather than every call later.
+pub fn trust_client_tls(
+    ca: &Path,
+    cert: &Path,
+    key: &Path,
+    server_name: Option<String>,
+) -> anyhow::Result<vouch_trust_api::TrustTls> {
+    vouch_tls::load_ca(ca)?;
+    vouch_tls::load_identity(cert, key)?;
+    let read =
+        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    Ok(vouch_trust_api::TrustTls {
+        ca_pem: read(ca)?,
+        cert_pem: read(cert)?,
+        key_pem: read(key)?,
+        server_name,
+    })
+}
+
 /// Starts the services `settings` asks for. Listeners are bound before
 /// this returns, so the addresses are final (port 0 picks free ports).
 pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
@@ -86,8 +111,20 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let mut running_trust = None;
     let mut trust_addr = None;
     let mut store = None;
+    // Every TLS configuration of this process, reloaded together on SIGHUP.
+    let mut tls = Vec::new();
+    let rest_tls = settings
+        .tls
+        .files()
+        .map(|files| vouch_tls::ServerTls::load(files, vouch_tls::ALPN_HTTP))
+        .transpose()
+        .context("loading the TLS certificate of the REST listeners (--tls-cert, --tls-key)")?;
+    tls.extend(rest_tls.clone());
+    let trust_tls = &settings.trust_tls;
 
-    let trust: Arc<dyn Trust> = if settings.runs(Role::Trust) {
+    // The policy admin is the trust service itself, in-process or over the
+    // same gRPC client the front ends use.
+    let (trust, admin): (Arc<dyn Trust>, Arc<dyn PolicyAdmin>) = if settings.runs(Role::Trust) {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
@@ -115,12 +152,28 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
                 ..TrustConfig::default()
             },
         )?;
-        let serving =
+        let mut serving =
             GrpcServing::bind(settings.trust_addr, service.clone(), GrpcLimits::default())
                 .await
                 .with_context(|| {
                     format!("binding the trust listener to {}", settings.trust_addr)
                 })?;
+        if let (Some(ca), Some(cert), Some(key)) = (&trust_tls.ca, &trust_tls.cert, &trust_tls.key)
+        {
+            let server = vouch_tls::ServerTls::load(
+                vouch_tls::ServerTlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: Some(ca.clone()),
+                },
+                vouch_tls::ALPN_GRPC,
+            )
+            .context(
+                "loading the trust TLS files (--trust-tls-ca, --trust-tls-cert, --trust-tls-key)",
+            )?;
+            tls.push(server.clone());
+            serving = serving.with_tls(server);
+        }
         trust_addr = Some(serving.local_addr()?);
         let token = shutdown.clone();
         tasks.spawn(async move {
@@ -131,12 +184,26 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         });
         store = Some(opened);
         running_trust = Some(service.clone());
-        service
+        let admin: Arc<dyn PolicyAdmin> = service.clone();
+        (service, admin)
     } else {
-        Arc::new(GrpcTrust::connect_lazy(
+        let client_tls = match (&trust_tls.ca, &trust_tls.cert, &trust_tls.key) {
+            (Some(ca), Some(cert), Some(key)) => Some(
+                trust_client_tls(ca, cert, key, trust_tls.server_name.clone()).context(
+                    "loading the trust TLS files (--trust-tls-ca, --trust-tls-cert, --trust-tls-key)",
+                )?,
+            ),
+            _ => None,
+        };
+        let client = Arc::new(GrpcTrust::connect_lazy(
             &settings.trust_urls(),
-            &GrpcTrustOptions::default(),
-        )?)
+            &GrpcTrustOptions {
+                tls: client_tls,
+                ..GrpcTrustOptions::default()
+            },
+        )?);
+        let admin: Arc<dyn PolicyAdmin> = client.clone();
+        (client, admin)
     };
 
     let mut verification_addr = None;
@@ -156,8 +223,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         let listener = bind(settings.verification_addr, "verification")?;
         verification_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
+        let tls = rest_tls.clone();
         tasks.spawn(async move {
-            vouch_http::serve::serve(listener, router, token, drain_timeout)
+            vouch_tls::serve(listener, router, tls, token, drain_timeout)
                 .await
                 .context("serving verification")
         });
@@ -195,10 +263,53 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         let listener = bind(settings.provisioning_addr, "provisioning")?;
         provisioning_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
+        let tls = rest_tls.clone();
         tasks.spawn(async move {
-            vouch_http::serve::serve(listener, router, token, drain_timeout)
+            vouch_tls::serve(listener, router, tls, token, drain_timeout)
                 .await
                 .context("serving provisioning")
+        });
+        healths.push(health);
+    }
+
+    let mut management_addr = None;
+    if settings.runs(Role::Management) {
+        let auth = settings
+            .auth
+            .authenticator(GuardedApi::Management)
+            .context("setting up management authentication")?;
+        tracing::info!(mode = auth.mode(), "management authentication");
+        if !settings.runs(Role::Provisioning) {
+            // Provisioning logs them otherwise; they cover both APIs.
+            for warning in settings.auth_warnings() {
+                tracing::warn!("{warning}");
+            }
+        }
+        if let vouch_auth::Authenticator::Oidc(oidc) = &auth {
+            // As for provisioning: fetch the issuer's keys now.
+            let oidc = oidc.clone();
+            tokio::spawn(async move {
+                let _ = oidc.refresh().await;
+            });
+        }
+        let health = vouch_management::health(trust.clone());
+        let router = vouch_management::router(
+            admin,
+            trust.clone(),
+            vouch_management::ManagementConfig {
+                limits: settings.management.limits(),
+                auth,
+            },
+            health.clone(),
+        );
+        let listener = bind(settings.management_addr, "management")?;
+        management_addr = Some(listener.local_addr()?);
+        let token = shutdown.clone();
+        let tls = rest_tls.clone();
+        tasks.spawn(async move {
+            vouch_tls::serve(listener, router, tls, token, drain_timeout)
+                .await
+                .context("serving management")
         });
         healths.push(health);
     }
@@ -206,6 +317,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     Ok(Running {
         verification: verification_addr,
         provisioning: provisioning_addr,
+        management: management_addr,
         trust: trust_addr,
         trust_service: running_trust,
         stop: CancellationToken::new(),
@@ -214,10 +326,17 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         tasks,
         store,
         drain_delay: Duration::from_millis(settings.drain_delay_ms),
+        tls,
     })
 }
 
 impl Running {
+    /// The TLS configurations of this process's listeners (REST and trust),
+    /// for [`vouch_tls::reload_all`] on SIGHUP; empty without TLS.
+    pub fn tls_configs(&self) -> Vec<Arc<vouch_tls::ServerTls>> {
+        self.tls.clone()
+    }
+
     /// A token that, when cancelled, starts a graceful shutdown.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.stop.clone()

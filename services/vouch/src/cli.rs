@@ -53,16 +53,39 @@ pub enum AuthCommand {
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
     /// A REST readiness URL that must answer 200, e.g.
-    /// `http://127.0.0.1:8443/readyz` (plain HTTP; repeatable)
+    /// `http://127.0.0.1:8443/readyz`, or `https://…` with `--tls-ca`
+    /// (repeatable)
     #[arg(long)]
     pub url: Vec<String>,
     /// A trust gRPC URL whose service state must be READY, e.g.
-    /// `http://127.0.0.1:50051` (repeatable)
+    /// `http://127.0.0.1:50051`, or `https://…` with the `--trust-tls-*`
+    /// files (repeatable)
     #[arg(long)]
     pub trust_url: Vec<String>,
     /// Give up on each check after this many milliseconds
     #[arg(long, default_value_t = 2_000)]
     pub timeout_ms: u64,
+    /// CA certificates (PEM) that the certificates of https `--url`s must
+    /// chain to
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// The name https `--url` certificates are verified against, instead of
+    /// the URL's host (e.g. when checking 127.0.0.1)
+    #[arg(long)]
+    pub tls_server_name: Option<String>,
+    /// For https `--trust-url`s: the CA trust's certificate chains to
+    #[arg(long, env = "VOUCH_TRUST_TLS__CA")]
+    pub trust_tls_ca: Option<PathBuf>,
+    /// For https `--trust-url`s: the client certificate (PEM chain)
+    #[arg(long, env = "VOUCH_TRUST_TLS__CERT")]
+    pub trust_tls_cert: Option<PathBuf>,
+    /// For https `--trust-url`s: the client certificate's key (PEM)
+    #[arg(long, env = "VOUCH_TRUST_TLS__KEY")]
+    pub trust_tls_key: Option<PathBuf>,
+    /// For https `--trust-url`s: the name trust's certificate is verified
+    /// against, instead of the URL's host
+    #[arg(long, env = "VOUCH_TRUST_TLS__SERVER_NAME")]
+    pub trust_tls_server_name: Option<String>,
 }
 
 /// Flags of `vouch serve`. Each has an environment variable (shown in
@@ -82,6 +105,9 @@ pub struct ServeArgs {
     /// Provisioning REST address [env: VOUCH_PROVISIONING_ADDR=127.0.0.1:9443]
     #[arg(long)]
     pub provisioning_addr: Option<SocketAddr>,
+    /// Management REST address [env: VOUCH_MANAGEMENT_ADDR=127.0.0.1:10443]
+    #[arg(long)]
+    pub management_addr: Option<SocketAddr>,
     /// Trust gRPC address [env: VOUCH_TRUST_ADDR=127.0.0.1:50051]
     #[arg(long)]
     pub trust_addr: Option<SocketAddr>,
@@ -134,6 +160,28 @@ pub struct ServeArgs {
     /// Audience the OIDC tokens must name [env: VOUCH_AUTH__OIDC_AUDIENCE]
     #[arg(long)]
     pub oidc_audience: Option<String>,
+    /// TLS certificate chain (PEM) of the REST listeners, which then speak
+    /// HTTPS; reloaded on SIGHUP [env: VOUCH_TLS__CERT]
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, SEC1 or PKCS#1) of --tls-cert [env: VOUCH_TLS__KEY]
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS between front ends and trust: the CA (PEM) every peer's
+    /// certificate must chain to [env: VOUCH_TRUST_TLS__CA]
+    #[arg(long)]
+    pub trust_tls_ca: Option<PathBuf>,
+    /// This process's certificate chain (PEM) for mutual TLS to trust: trust
+    /// serves it, front ends present it [env: VOUCH_TRUST_TLS__CERT]
+    #[arg(long)]
+    pub trust_tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --trust-tls-cert [env: VOUCH_TRUST_TLS__KEY]
+    #[arg(long)]
+    pub trust_tls_key: Option<PathBuf>,
+    /// Name to verify trust's certificate against instead of each trust
+    /// URL's host [env: VOUCH_TRUST_TLS__SERVER_NAME]
+    #[arg(long)]
+    pub trust_tls_server_name: Option<String>,
 }
 
 /// Flags of `vouch migrate`.
@@ -163,6 +211,7 @@ impl ServeArgs {
                     Role::Trust => "trust",
                     Role::Verification => "verification",
                     Role::Provisioning => "provisioning",
+                    Role::Management => "management",
                 })
                 .collect();
             o.push(("role", config::Value::from(roles)));
@@ -173,6 +222,7 @@ impl ServeArgs {
         for (key, addr) in [
             ("verification_addr", self.verification_addr),
             ("provisioning_addr", self.provisioning_addr),
+            ("management_addr", self.management_addr),
             ("trust_addr", self.trust_addr),
         ] {
             if let Some(a) = addr {
@@ -220,6 +270,20 @@ impl ServeArgs {
         }
         if let Some(v) = &self.oidc_audience {
             o.push(("auth.oidc_audience", config::Value::from(v.clone())));
+        }
+        for (key, path) in [
+            ("tls.cert", &self.tls_cert),
+            ("tls.key", &self.tls_key),
+            ("trust_tls.ca", &self.trust_tls_ca),
+            ("trust_tls.cert", &self.trust_tls_cert),
+            ("trust_tls.key", &self.trust_tls_key),
+        ] {
+            if let Some(v) = path {
+                o.push((key, display(v)));
+            }
+        }
+        if let Some(v) = &self.trust_tls_server_name {
+            o.push(("trust_tls.server_name", config::Value::from(v.clone())));
         }
         o
     }
@@ -325,8 +389,34 @@ async fn healthcheck(args: &HealthcheckArgs) -> anyhow::Result<()> {
         anyhow::bail!("nothing to check: give --url or --trust-url");
     }
     let timeout = std::time::Duration::from_millis(args.timeout_ms);
+    let https = match &args.tls_ca {
+        Some(ca) => Some(Https {
+            config: vouch_tls::client_config(ca, None, &[b"http/1.1"])?,
+            server_name: args.tls_server_name.clone(),
+        }),
+        None => None,
+    };
+    let trust_tls = match (
+        &args.trust_tls_ca,
+        &args.trust_tls_cert,
+        &args.trust_tls_key,
+    ) {
+        // Only trust URLs need the files (which may come from the
+        // environment of a process that has them for other reasons).
+        _ if args.trust_url.is_empty() => None,
+        (Some(ca), Some(cert), Some(key)) => Some(crate::app::trust_client_tls(
+            ca,
+            cert,
+            key,
+            args.trust_tls_server_name.clone(),
+        )?),
+        (None, None, None) => None,
+        _ => anyhow::bail!(
+            "mutual TLS to trust needs --trust-tls-ca, --trust-tls-cert and --trust-tls-key"
+        ),
+    };
     for url in &args.url {
-        let status = tokio::time::timeout(timeout, http_get_status(url))
+        let status = tokio::time::timeout(timeout, http_get_status(url, https.as_ref()))
             .await
             .map_err(|_| anyhow::anyhow!("{url}: no answer within {timeout:?}"))??;
         anyhow::ensure!(status == 200, "{url} answered {status}");
@@ -335,6 +425,7 @@ async fn healthcheck(args: &HealthcheckArgs) -> anyhow::Result<()> {
         let options = vouch_trust_api::GrpcTrustOptions {
             connect_timeout: timeout,
             request_timeout: timeout,
+            tls: trust_tls.clone(),
             ..Default::default()
         };
         let trust = vouch_trust_api::GrpcTrust::connect_lazy(std::slice::from_ref(url), &options)?;
@@ -351,20 +442,62 @@ async fn healthcheck(args: &HealthcheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The status code of a plain-HTTP `GET url` (`http://host:port/path`).
-async fn http_get_status(url: &str) -> anyhow::Result<u16> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+/// How `vouch healthcheck` verifies https URLs.
+struct Https {
+    config: std::sync::Arc<vouch_tls::rustls::ClientConfig>,
+    server_name: Option<String>,
+}
 
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url}: only http:// URLs can be checked"))?;
+/// The host of `host:port` or `[v6]:port`.
+fn host_of(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    }
+}
+
+/// The status code of `GET url` (`http://host:port/path`, or `https://…`
+/// verified with `https`).
+async fn http_get_status(url: &str, https: Option<&Https>) -> anyhow::Result<u16> {
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("http://") {
+        (rest, None)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        let tls = https.with_context(|| format!("{url}: https URLs need --tls-ca"))?;
+        (rest, Some(tls))
+    } else {
+        anyhow::bail!("{url}: only http:// and https:// URLs can be checked");
+    };
     let (authority, path) = match rest.find('/') {
         Some(slash) => rest.split_at(slash),
         None => (rest, "/"),
     };
-    let mut stream = tokio::net::TcpStream::connect(authority)
+    let stream = tokio::net::TcpStream::connect(authority)
         .await
         .with_context(|| format!("connecting to {authority}"))?;
+    match tls {
+        None => http_status_over(stream, url, authority, path).await,
+        Some(tls) => {
+            let name = tls
+                .server_name
+                .as_deref()
+                .unwrap_or_else(|| host_of(authority));
+            let stream = vouch_tls::connect(stream, name, tls.config.clone()).await?;
+            http_status_over(stream, url, authority, path).await
+        }
+    }
+}
+
+/// Sends `GET path` on `stream` and reads the status code.
+async fn http_status_over(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    url: &str,
+    authority: &str,
+    path: &str,
+) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     // The status line is all we need: "HTTP/1.1 200 OK".
@@ -406,14 +539,33 @@ fn announce(line: &str) {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let running = crate::app::start(&settings).await?;
+    // Before the listeners are announced, so that whoever waits for those
+    // lines may send SIGHUP at once.
+    let tls = running.tls_configs();
+    if !tls.is_empty() {
+        reload_tls_on_sighup(tls);
+    }
+    let rest = if settings.tls.files().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let grpc = if settings.trust_tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
     if let Some(addr) = running.trust {
-        announce(&format!("trust (gRPC) listening on http://{addr}"));
+        announce(&format!("trust (gRPC) listening on {grpc}://{addr}"));
     }
     if let Some(addr) = running.verification {
-        announce(&format!("verification listening on http://{addr}"));
+        announce(&format!("verification listening on {rest}://{addr}"));
     }
     if let Some(addr) = running.provisioning {
-        announce(&format!("provisioning listening on http://{addr}"));
+        announce(&format!("provisioning listening on {rest}://{addr}"));
+    }
+    if let Some(addr) = running.management {
+        announce(&format!("management listening on {rest}://{addr}"));
     }
     if running.trust.is_some() {
         announce(&format!(
@@ -430,6 +582,32 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     running.wait().await?;
     announce("stopped");
     Ok(())
+}
+
+/// Reloads the TLS certificates (and the mutual-TLS CA) on every SIGHUP;
+/// a reload that fails logs why and keeps the certificates in use. Only
+/// installed when TLS is on, so that SIGHUP otherwise keeps its default.
+fn reload_tls_on_sighup(tls: Vec<std::sync::Arc<vouch_tls::ServerTls>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered here, synchronously: from now on SIGHUP is ours.
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; TLS certificates will not be reloaded");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading TLS certificates");
+                vouch_tls::reload_all(&tls);
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(tls);
 }
 
 async fn wait_for_signal() {
@@ -496,6 +674,23 @@ mod tests {
         let o = args.overrides();
         assert!(o.iter().any(|(k, _)| *k == "role"));
         assert!(o.iter().any(|(k, _)| *k == "db.max_connections"));
+        let cli = Cli::try_parse_from([
+            "vouch",
+            "serve",
+            "--role",
+            "management",
+            "--management-addr",
+            "0.0.0.0:10444",
+            "--trust-url",
+            "trust:50051",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        let s = Settings::load(None, args.overrides()).unwrap();
+        assert_eq!(s.role, [Role::Management]);
+        assert_eq!(s.management_addr.to_string(), "0.0.0.0:10444");
     }
 
     #[test]
@@ -522,6 +717,52 @@ mod tests {
         );
         assert_eq!(s.auth.oidc_audience.as_deref(), Some("vouch"));
         assert!(Cli::try_parse_from(["vouch", "serve", "--auth", "ldap"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags_become_settings() {
+        let cli = Cli::try_parse_from([
+            "vouch",
+            "serve",
+            "--tls-cert",
+            "/etc/vouch/tls.crt",
+            "--tls-key",
+            "/etc/vouch/tls.key",
+            "--trust-tls-ca",
+            "/etc/vouch/ca.crt",
+            "--trust-tls-cert",
+            "/etc/vouch/node.crt",
+            "--trust-tls-key",
+            "/etc/vouch/node.key",
+            "--trust-tls-server-name",
+            "trust.internal",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        let s = Settings::load(None, args.overrides()).unwrap();
+        let files = s.tls.files().unwrap();
+        assert_eq!(files.cert, PathBuf::from("/etc/vouch/tls.crt"));
+        assert_eq!(files.key, PathBuf::from("/etc/vouch/tls.key"));
+        assert_eq!(s.trust_tls.ca, Some(PathBuf::from("/etc/vouch/ca.crt")));
+        assert_eq!(s.trust_tls.cert, Some(PathBuf::from("/etc/vouch/node.crt")));
+        assert_eq!(s.trust_tls.key, Some(PathBuf::from("/etc/vouch/node.key")));
+        assert_eq!(s.trust_tls.server_name.as_deref(), Some("trust.internal"));
+        // One without the other stops the start.
+        let cli = Cli::try_parse_from(["vouch", "serve", "--tls-cert", "/c"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert!(Settings::load(None, args.overrides()).is_err());
+    }
+
+    #[test]
+    fn hosts_of_authorities() {
+        assert_eq!(host_of("127.0.0.1:8443"), "127.0.0.1");
+        assert_eq!(host_of("verification.example:8443"), "verification.example");
+        assert_eq!(host_of("[::1]:8443"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
     }
 
     #[tokio::test]

@@ -21,6 +21,8 @@ pub enum Role {
     Verification,
     /// The provisioning front end (REST).
     Provisioning,
+    /// The policy management front end (REST).
+    Management,
 }
 
 /// Database pool settings.
@@ -141,6 +143,45 @@ impl ProvisioningSettings {
     }
 }
 
+/// Management front end settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManagementSettings {
+    /// Requests in progress at once; more wait for a slot (bounded by the
+    /// timeout).
+    pub max_concurrency: usize,
+    /// Longest a request may take; longer ones get 503.
+    pub request_timeout_ms: u64,
+    /// Largest policy body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Wait for a slot past `max_concurrency` instead of answering 503 at
+    /// once: operators' requests are rare, and a burst is better queued.
+    pub queue_when_busy: bool,
+}
+
+impl Default for ManagementSettings {
+    fn default() -> Self {
+        ManagementSettings {
+            max_concurrency: 64,
+            request_timeout_ms: 30_000,
+            max_body_bytes: 1024 * 1024,
+            queue_when_busy: true,
+        }
+    }
+}
+
+impl ManagementSettings {
+    /// As the HTTP layer wants them.
+    pub fn limits(&self) -> vouch_http::limits::Limits {
+        limits(
+            self.max_concurrency,
+            self.request_timeout_ms,
+            self.max_body_bytes,
+            self.queue_when_busy,
+        )
+    }
+}
+
 /// Trust service settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -176,6 +217,53 @@ pub struct CorimSettings {
     pub signer_roots: Option<PathBuf>,
     /// Refuse unsigned CoRIMs (recommended in production).
     pub require_signed: bool,
+}
+
+/// TLS on the REST listeners (`[tls]`). Without a certificate and key they
+/// speak plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM private key: PKCS#8, SEC1 or PKCS#1.
+    pub key: Option<PathBuf>,
+}
+
+impl TlsSettings {
+    /// The files, when TLS is on.
+    pub fn files(&self) -> Option<vouch_tls::ServerTlsFiles> {
+        Some(vouch_tls::ServerTlsFiles {
+            cert: self.cert.clone()?,
+            key: self.key.clone()?,
+            client_ca: None,
+        })
+    }
+}
+
+/// Mutual TLS between the front ends and trust over gRPC (`[trust_tls]`).
+/// The trust service presents `cert` and requires a client certificate
+/// chaining to `ca`; front ends verify trust against `ca` and present
+/// `cert`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustTlsSettings {
+    /// PEM CA certificate(s) both sides' certificates chain to.
+    pub ca: Option<PathBuf>,
+    /// This process's PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// Its PEM private key: PKCS#8, SEC1 or PKCS#1.
+    pub key: Option<PathBuf>,
+    /// The name front ends verify trust's certificate against, instead of
+    /// the host of each trust URL (e.g. when the URLs are pod addresses).
+    pub server_name: Option<String>,
+}
+
+impl TrustTlsSettings {
+    /// Whether mutual TLS is on (validation ensures all three files then).
+    pub fn enabled(&self) -> bool {
+        self.ca.is_some() || self.cert.is_some() || self.key.is_some()
+    }
 }
 
 /// How callers of a guarded API (provisioning, management) authenticate.
@@ -346,6 +434,8 @@ pub struct Settings {
     pub verification_addr: SocketAddr,
     /// Provisioning REST listen address.
     pub provisioning_addr: SocketAddr,
+    /// Management REST listen address.
+    pub management_addr: SocketAddr,
     /// Trust gRPC listen address.
     pub trust_addr: SocketAddr,
     /// Trust URLs the front ends call when trust runs elsewhere
@@ -365,12 +455,18 @@ pub struct Settings {
     pub verification: VerificationSettings,
     /// Provisioning front end.
     pub provisioning: ProvisioningSettings,
+    /// Management front end.
+    pub management: ManagementSettings,
     /// Trust service.
     pub trust: TrustSettings,
     /// CoRIM signers.
     pub corim: CorimSettings,
     /// Authentication of provisioning and management.
     pub auth: AuthSettings,
+    /// TLS on the REST listeners.
+    pub tls: TlsSettings,
+    /// Mutual TLS between the front ends and trust.
+    pub trust_tls: TrustTlsSettings,
     /// On SIGTERM, how long to keep serving while reporting not-ready, so
     /// load balancers stop sending new work first.
     pub drain_delay_ms: u64,
@@ -391,6 +487,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./vouch-data"),
             verification_addr: SocketAddr::from(([127, 0, 0, 1], 8443)),
             provisioning_addr: SocketAddr::from(([127, 0, 0, 1], 9443)),
+            management_addr: SocketAddr::from(([127, 0, 0, 1], 10443)),
             trust_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             trust_url: None,
             ear_key: None,
@@ -399,9 +496,12 @@ impl Default for Settings {
             db: DbSettings::default(),
             verification: VerificationSettings::default(),
             provisioning: ProvisioningSettings::default(),
+            management: ManagementSettings::default(),
             trust: TrustSettings::default(),
             corim: CorimSettings::default(),
             auth: AuthSettings::default(),
+            tls: TlsSettings::default(),
+            trust_tls: TrustTlsSettings::default(),
             drain_delay_ms: 0,
             drain_timeout_ms: 20_000,
             log_format: "text".to_owned(),
@@ -436,6 +536,7 @@ const SETTING_NAMES: &[&str] = &[
     "data_dir",
     "verification_addr",
     "provisioning_addr",
+    "management_addr",
     "trust_addr",
     "trust_url",
     "ear_key",
@@ -444,9 +545,12 @@ const SETTING_NAMES: &[&str] = &[
     "db",
     "verification",
     "provisioning",
+    "management",
     "trust",
     "corim",
     "auth",
+    "tls",
+    "trust_tls",
     "drain_delay_ms",
     "drain_timeout_ms",
     "log_format",
@@ -533,12 +637,51 @@ impl Settings {
             // start, rather than every request later.
             self.auth.authenticator(GuardedApi::Provisioning)?;
         }
+        if self.runs(Role::Management) {
+            self.auth.authenticator(GuardedApi::Management)?;
+        }
         let runs_trust = self.runs(Role::Trust);
-        let runs_front = self.runs(Role::Verification) || self.runs(Role::Provisioning);
+        let runs_front = self.runs(Role::Verification)
+            || self.runs(Role::Provisioning)
+            || self.runs(Role::Management);
         if runs_front && !runs_trust && self.trust_url.is_none() {
             return Err(SettingsError::Invalid(
                 "front ends without a local trust service need --trust-url".into(),
             ));
+        }
+        self.validate_tls(runs_front && !runs_trust)
+    }
+
+    /// TLS files come in pairs (and for mutual TLS, with the CA), and the
+    /// trust URLs' scheme must match whether mutual TLS is on.
+    fn validate_tls(&self, calls_trust: bool) -> Result<(), SettingsError> {
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(SettingsError::Invalid(
+                "TLS needs both a certificate and its key (--tls-cert and --tls-key)".into(),
+            ));
+        }
+        let t = &self.trust_tls;
+        if t.enabled() && (t.ca.is_none() || t.cert.is_none() || t.key.is_none()) {
+            return Err(SettingsError::Invalid(
+                "mutual TLS to trust needs a CA, a certificate and its key \
+                 (--trust-tls-ca, --trust-tls-cert and --trust-tls-key)"
+                    .into(),
+            ));
+        }
+        if calls_trust {
+            for url in self.trust_urls() {
+                if t.enabled() && !url.starts_with("https://") {
+                    return Err(SettingsError::Invalid(format!(
+                        "trust URL {url} is not https while mutual TLS to trust is configured"
+                    )));
+                }
+                if !t.enabled() && url.starts_with("https://") {
+                    return Err(SettingsError::Invalid(format!(
+                        "trust URL {url} is https: give --trust-tls-ca, --trust-tls-cert \
+                         and --trust-tls-key"
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -556,6 +699,17 @@ impl Settings {
                  provision trust anchors and reference values. Set `--auth basic|oidc`, \
                  or listen on loopback only",
                 self.provisioning_addr
+            ));
+        }
+        if self.runs(Role::Management)
+            && !self.management_addr.ip().is_loopback()
+            && self.auth.effective(GuardedApi::Management).mode == AuthMode::None
+        {
+            warnings.push(format!(
+                "management listens on {} with auth `none`: anyone who can reach it can \
+                 replace the appraisal policies. Set `--auth basic|oidc`, or listen on \
+                 loopback only",
+                self.management_addr
             ));
         }
         warnings
@@ -576,8 +730,14 @@ impl Settings {
         })
     }
 
-    /// Trust URLs for the front ends.
+    /// Trust URLs for the front ends; those without a scheme get `https://`
+    /// with mutual TLS on, `http://` otherwise.
     pub fn trust_urls(&self) -> Vec<String> {
+        let scheme = if self.trust_tls.enabled() {
+            "https"
+        } else {
+            "http"
+        };
         self.trust_url
             .as_deref()
             .unwrap_or_default()
@@ -588,7 +748,7 @@ impl Settings {
                 if s.contains("://") {
                     s.to_owned()
                 } else {
-                    format!("http://{s}")
+                    format!("{scheme}://{s}")
                 }
             })
             .collect()
@@ -748,6 +908,61 @@ mod tests {
     }
 
     #[test]
+    fn management_runs_by_default_on_10443_and_warns_off_loopback_without_auth() {
+        let s = Settings::load_from(None, std::iter::empty(), Vec::new()).unwrap();
+        assert!(s.runs(Role::Management));
+        assert_eq!(s.management_addr, SocketAddr::from(([127, 0, 0, 1], 10443)));
+        assert_eq!(s.management.limits().max_body_bytes, 1024 * 1024);
+        let exposed = Settings::load_from(
+            None,
+            env(&[("VOUCH_MANAGEMENT__MAX_BODY_BYTES", "4096")]),
+            vec![("management_addr", config::Value::from("0.0.0.0:10443"))],
+        )
+        .unwrap();
+        assert_eq!(exposed.management.max_body_bytes, 4096);
+        let warnings = exposed.auth_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("management listens on 0.0.0.0:10443"),
+            "{}",
+            warnings[0]
+        );
+        // Management alone is a front end: it needs a trust URL, and its
+        // own auth is checked at start.
+        let alone = |extra: &[(&str, &str)]| {
+            let mut vars = vec![("VOUCH_ROLE", "management")];
+            vars.extend_from_slice(extra);
+            Settings::load_from(None, env(&vars), Vec::new())
+        };
+        let err = alone(&[]).unwrap_err();
+        assert!(err.to_string().contains("--trust-url"), "{err}");
+        let err = alone(&[
+            ("VOUCH_TRUST_URL", "trust:50051"),
+            ("VOUCH_AUTH__MANAGEMENT__MODE", "oidc"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("auth for management"), "{err}");
+        let s = alone(&[("VOUCH_TRUST_URL", "trust:50051")]).unwrap();
+        assert!(s.runs(Role::Management) && !s.runs(Role::Provisioning));
+        // Guarded by basic auth, an exposed listener is no warning.
+        let guarded = Settings::load_from(
+            None,
+            std::iter::empty(),
+            vec![
+                ("management_addr", config::Value::from("0.0.0.0:10443")),
+                ("auth.management.mode", config::Value::from("oidc")),
+                (
+                    "auth.oidc_issuer",
+                    config::Value::from("https://kc.example/realms/v"),
+                ),
+                ("auth.oidc_audience", config::Value::from("vouch")),
+            ],
+        )
+        .unwrap();
+        assert!(guarded.auth_warnings().is_empty());
+    }
+
+    #[test]
     fn auth_from_a_file_with_per_api_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vouch.toml");
@@ -840,6 +1055,70 @@ mod tests {
         assert!(err.to_string().contains("argon2"), "{err}");
         std::fs::write(&path, "[auth]\nmode = \"kerberos\"\n").unwrap();
         assert!(Settings::load_from(Some(&path), std::iter::empty(), Vec::new()).is_err());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_trust_urls_follow_mutual_tls() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("VOUCH_TLS__CERT", "/etc/vouch/tls.crt"),
+                ("VOUCH_TLS__KEY", "/etc/vouch/tls.key"),
+            ]),
+            Vec::new(),
+        )
+        .unwrap();
+        let files = s.tls.files().unwrap();
+        assert_eq!(files.cert, Path::new("/etc/vouch/tls.crt"));
+        assert!(files.client_ca.is_none());
+        assert!(Settings::default().tls.files().is_none());
+        let err =
+            Settings::load_from(None, env(&[("VOUCH_TLS__CERT", "/c")]), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("--tls-key"), "{err}");
+        let err = Settings::load_from(None, std::iter::empty(), vec![("tls.key", "/k".into())])
+            .unwrap_err();
+        assert!(err.to_string().contains("--tls-cert"), "{err}");
+
+        // Mutual TLS to trust: all three files, and https trust URLs.
+        let front = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("VOUCH_ROLE", "verification"),
+                ("VOUCH_TRUST_URL", "trust-0:50051,https://trust-1:50051"),
+            ];
+            vars.extend_from_slice(extra);
+            Settings::load_from(None, env(&vars), Vec::new())
+        };
+        let s = front(&[
+            ("VOUCH_TRUST_TLS__CA", "/ca.pem"),
+            ("VOUCH_TRUST_TLS__CERT", "/front.pem"),
+            ("VOUCH_TRUST_TLS__KEY", "/front.key"),
+            ("VOUCH_TRUST_TLS__SERVER_NAME", "trust.internal"),
+        ])
+        .unwrap();
+        assert!(s.trust_tls.enabled());
+        assert_eq!(s.trust_tls.server_name.as_deref(), Some("trust.internal"));
+        assert_eq!(
+            s.trust_urls(),
+            ["https://trust-0:50051", "https://trust-1:50051"]
+        );
+        let err = front(&[("VOUCH_TRUST_TLS__CA", "/ca.pem")]).unwrap_err();
+        assert!(err.to_string().contains("--trust-tls-cert"), "{err}");
+        // An https URL without mutual TLS, and an http one with it.
+        let err = front(&[]).unwrap_err();
+        assert!(err.to_string().contains("https://trust-1:50051"), "{err}");
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("VOUCH_ROLE", "provisioning"),
+                ("VOUCH_TRUST_URL", "http://trust:50051"),
+                ("VOUCH_TRUST_TLS__CA", "/ca.pem"),
+                ("VOUCH_TRUST_TLS__CERT", "/front.pem"),
+                ("VOUCH_TRUST_TLS__KEY", "/front.key"),
+            ]),
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not https"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The production topology, as real processes: one `vouch` process per role
 //! on a fresh PostgreSQL database (per cluster) and a real memcached, with
 //! HAProxy health-checking `/readyz` in front of the verification processes
-//! where a load balancer matters.
+//! where a load balancer matters. As in production, the REST listeners
+//! speak HTTPS and the front ends reach trust over mutual TLS (the test
+//! PKI of `common::procs::pki`).
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (or `VOUCH_TEST_POSTGRES_URL`), the
 //! memcached binary and HAProxy; without them the tests skip loudly, unless
@@ -35,11 +37,9 @@ use vouch_testkit::vectors;
 const PROBLEM_JSON: &str = "application/problem+json";
 const STOP: Duration = Duration::from_secs(15);
 
+/// A client that trusts the test CA, for the HTTPS listeners.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    procs::https_client(Duration::from_secs(30))
 }
 
 async fn provision(client: &reqwest::Client, provisioning: &str, corim: Vec<u8>) {
@@ -641,9 +641,35 @@ fn server_of(url: &str) -> SocketAddr {
 
 /// The standard gRPC health status of `service` on a trust process.
 async fn grpc_health(trust: SocketAddr, service: &str) -> Option<i32> {
+    let pki = procs::pki();
+    grpc_health_as(
+        trust,
+        service,
+        Some(tonic::transport::Identity::from_pem(
+            pki.node.chain_pem(),
+            pki.node.key_pem(),
+        )),
+    )
+    .await
+}
+
+/// [`grpc_health`] presenting `identity` (or no client certificate).
+async fn grpc_health_as(
+    trust: SocketAddr,
+    service: &str,
+    identity: Option<tonic::transport::Identity>,
+) -> Option<i32> {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{trust}"))
+    let pki = procs::pki();
+    let mut tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(pki.ca.cert_pem()));
+    if let Some(identity) = identity {
+        tls = tls.identity(identity);
+    }
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{trust}"))
+        .unwrap()
+        .tls_config(tls)
         .unwrap()
         .connect()
         .await
@@ -675,6 +701,113 @@ async fn wait_for_grpc_health(trust: SocketAddr, service: &str, want: i32) {
     }
 }
 
+/// Writes a plain-HTTP request to the TLS listener `addr` and reads until
+/// the server closes: the answer must not be HTTP.
+async fn plain_http_gets_no_answer(addr: SocketAddr) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf))
+        .await
+        .expect("the server closes a plain-HTTP connection");
+    // Closed, perhaps after a TLS alert (a record of type 21), or reset.
+    assert!(
+        read.is_err() || buf.is_empty() || buf[0] == 0x15,
+        "{addr} answered plain HTTP with {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_serves_https_and_trust_wants_a_client_certificate_from_the_ca() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let trust = topology.trust(&[]).await;
+    let t = [trust.trust.unwrap()];
+    let verification = topology.verification(&t, &[]).await;
+    let provisioning = topology.provisioning(&t, &[]).await;
+    let management = topology.management(&t, &[]).await;
+    let client = client();
+    for (url, addr) in [
+        (verification.verification_url(), verification.verification),
+        (provisioning.provisioning_url(), provisioning.provisioning),
+        (management.management_url(), management.management),
+    ] {
+        procs::wait_for_status(
+            &client,
+            &format!("{url}/readyz"),
+            200,
+            Duration::from_secs(10),
+        )
+        .await;
+        plain_http_gets_no_answer(addr.unwrap()).await;
+    }
+
+    // Management reaches trust over mutual TLS: a policy created through
+    // it is stored, and listed back.
+    let policies = format!(
+        "{}/management/v1/policy/PSA_IOT",
+        management.management_url()
+    );
+    let response = client
+        .post(&policies)
+        .header("Content-Type", "application/vnd.veraison.policy.opa")
+        .body("package policy\n\nexecutables = APPROVED_RT\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.unwrap();
+    let listed: serde_json::Value = client
+        .get(format!(
+            "{}/management/v1/policies/PSA_IOT",
+            management.management_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["uuid"], created["uuid"], "{listed}");
+    let device = provisioned_device(&client, &provisioning.provisioning_url()).await;
+    assert_affirming(&client, &verification.verification_url(), &device).await;
+
+    // Trust's gRPC: the test PKI's certificate is served; without a client
+    // certificate, with one from another CA, or in plain HTTP/2, nothing.
+    wait_for_grpc_health(t[0], "", SERVING).await;
+    assert_eq!(grpc_health_as(t[0], "", None).await, None);
+    let other = vouch_testkit::tls::TestCa::new("another CA")
+        .unwrap()
+        .issue(&["localhost"], vouch_testkit::tls::Usage::Client)
+        .unwrap();
+    let stranger = tonic::transport::Identity::from_pem(other.chain_pem(), other.key_pem());
+    assert_eq!(grpc_health_as(t[0], "", Some(stranger)).await, None);
+    let plain = tonic::transport::Endpoint::from_shared(format!("http://{}", t[0]))
+        .unwrap()
+        .connect()
+        .await;
+    let plain = match plain {
+        Err(_) => None,
+        Ok(channel) => tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .ok(),
+    };
+    assert!(plain.is_none(), "plain gRPC answered: {plain:?}");
+
+    verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    management.stop(STOP).await;
+    trust.stop(STOP).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_and_grpc_health_follow_the_database() {
     let Some(topology) = Topology::new().await else {
@@ -698,6 +831,11 @@ async fn readiness_and_grpc_health_follow_the_database() {
     procs::wait_for_status(&client, &ready, 200, Duration::from_secs(5)).await;
     wait_for_grpc_health(addr, "", SERVING).await;
     let known = provisioned_device(&client, &provisioning.provisioning_url()).await;
+    // The provisioning's change notification reaches trust asynchronously;
+    // an appraisal whose lookup it overtakes is not cached (the cache
+    // refuses results that raced an invalidation). Let it land first, so
+    // that the appraisal below caches the device.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_affirming(&client, &base, &known).await;
 
     // The database goes away.
@@ -739,11 +877,13 @@ async fn readiness_and_grpc_health_follow_the_database() {
     trust.stop(STOP).await;
 }
 
-/// Whether `vouch healthcheck ARGS` exits 0.
+/// Whether `vouch healthcheck ARGS` (with the test PKI for https URLs)
+/// exits 0.
 async fn healthcheck(args: &[String]) -> bool {
     tokio::process::Command::new(procs::VOUCH)
         .arg("healthcheck")
         .args(args)
+        .args(procs::healthcheck_tls_args())
         .env_remove("VOUCH_CONFIG")
         .output()
         .await
@@ -765,7 +905,7 @@ async fn draining_services_report_not_ready_at_once_and_exit_cleanly() {
     let base = verification.verification_url();
     let ready = format!("{base}/readyz");
     procs::wait_for_status(&client, &ready, 200, Duration::from_secs(5)).await;
-    let trust_url = format!("http://{addr}");
+    let trust_url = format!("https://{addr}");
     assert!(healthcheck(&["--url".into(), ready.clone()]).await);
     assert!(healthcheck(&["--trust-url".into(), trust_url.clone()]).await);
     assert!(!healthcheck(&["--url".into(), format!("{base}/no-such-path")]).await);
@@ -983,7 +1123,10 @@ async fn an_in_flight_request_completes_after_sigterm() {
         .unwrap();
 
     // A slow client: headers and half the evidence, then a pause.
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut stream = vouch_tls::connect(tcp, "localhost", procs::tls_client_config())
+        .await
+        .unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {PSA_TOKEN_MT}\r\n\
          Accept: {SESSION_MT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -1165,7 +1308,7 @@ async fn thousand_clients_run(secs: u64, clients: usize) {
         })
     };
 
-    let load_client = reqwest::Client::builder()
+    let load_client = procs::https_client_builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(clients)
         .build()

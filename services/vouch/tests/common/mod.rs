@@ -26,6 +26,9 @@ pub const CORIM_LEGACY_MT: &str =
 pub struct TestApp {
     pub verification: String,
     pub provisioning: String,
+    /// Base URL of the management API; `None` for a cluster of processes,
+    /// which runs no management process.
+    pub management: Option<String>,
     pub trust: SocketAddr,
     pub client: reqwest::Client,
     backend: Backend,
@@ -63,6 +66,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         data_dir: data.path().to_owned(),
         verification_addr: any,
         provisioning_addr: any,
+        management_addr: any,
         trust_addr: any,
         drain_timeout_ms: 5_000,
         ..Settings::default()
@@ -77,12 +81,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         "http://{}",
         running.provisioning.expect("provisioning runs")
     );
+    let management = running.management.map(|addr| format!("http://{addr}"));
     let trust = running.trust.expect("trust runs");
     let stop = running.shutdown_token();
     let done = tokio::spawn(running.wait());
     TestApp {
         verification,
         provisioning,
+        management,
         trust,
         client: test_client(),
         backend: Backend::InProcess {
@@ -99,10 +105,19 @@ impl TestApp {
         TestApp {
             verification: cluster.verification.verification_url(),
             provisioning: cluster.provisioning.provisioning_url(),
+            management: None,
             trust: cluster.trust.trust.expect("trust address"),
-            client: test_client(),
+            // The processes serve HTTPS with the test PKI.
+            client: procs::https_client(Duration::from_secs(30)),
             backend: Backend::Processes(Box::new(cluster)),
         }
+    }
+
+    /// Base URL of the management API.
+    pub fn management_url(&self) -> &str {
+        self.management
+            .as_deref()
+            .expect("this app runs the management API")
     }
 
     /// The in-process app's data directory.

@@ -2,6 +2,11 @@
 //! HAProxy, each on free loopback ports, killed when dropped (also when the
 //! test panics), plus a fresh PostgreSQL database per cluster.
 //!
+//! Every `vouch` process of a [`Topology`] runs with TLS on its REST
+//! listeners and mutual TLS between the front ends and trust, with the
+//! certificates of [`pki`]; HAProxy re-encrypts (TLS from clients, TLS to
+//! the verification processes).
+//!
 //! Children write stdout to a pipe read here (the `vouch: … listening on`
 //! lines give their addresses) and stderr to a log file in the cluster's
 //! temporary directory; a panicking test prints the tail of every log.
@@ -14,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use vouch_store::testing::TestPostgres;
+use vouch_testkit::tls::TestPki;
 
 /// The `vouch` binary cargo built for these tests.
 pub const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
@@ -29,6 +35,74 @@ fn missing<T>(what: &str) -> Option<T> {
     assert!(!in_ci(), "{what}; CI must have it");
     eprintln!("SKIPPING topology test: {what}");
     None
+}
+
+/// The test PKI of this test binary: a CA, and one certificate for
+/// `localhost` and `127.0.0.1` that every process serves and presents
+/// (written under cargo's scratch directory for integration tests).
+pub fn pki() -> &'static TestPki {
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("vouch-test-pki-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("creating the PKI directory");
+        TestPki::create(&dir).expect("minting the test PKI")
+    })
+}
+
+/// `vouch serve` flags for TLS on the REST listeners and mutual TLS to
+/// trust, with [`pki`]'s certificate.
+pub fn tls_args() -> Vec<String> {
+    let pki = pki();
+    let path = |p: &Path| p.display().to_string();
+    vec![
+        "--tls-cert".into(),
+        path(&pki.cert_file),
+        "--tls-key".into(),
+        path(&pki.key_file),
+        "--trust-tls-ca".into(),
+        path(&pki.ca_file),
+        "--trust-tls-cert".into(),
+        path(&pki.cert_file),
+        "--trust-tls-key".into(),
+        path(&pki.key_file),
+    ]
+}
+
+/// An HTTP client that trusts (only) [`pki`]'s CA.
+pub fn https_client(timeout: Duration) -> reqwest::Client {
+    https_client_builder()
+        .timeout(timeout)
+        .build()
+        .expect("an https client")
+}
+
+/// A client builder that trusts (only) [`pki`]'s CA.
+pub fn https_client_builder() -> reqwest::ClientBuilder {
+    let ca = reqwest::Certificate::from_pem(pki().ca.cert_pem().as_bytes()).expect("the CA");
+    reqwest::Client::builder().tls_certs_only([ca])
+}
+
+/// A rustls client configuration that trusts [`pki`]'s CA, offering
+/// HTTP/1.1, for tests that write requests by hand.
+pub fn tls_client_config() -> Arc<vouch_tls::rustls::ClientConfig> {
+    vouch_tls::client_config(&pki().ca_file, None, &[b"http/1.1"]).expect("a client configuration")
+}
+
+/// `vouch healthcheck` flags for https `--url`s and `--trust-url`s.
+pub fn healthcheck_tls_args() -> Vec<String> {
+    let pki = pki();
+    let path = |p: &Path| p.display().to_string();
+    vec![
+        "--tls-ca".into(),
+        path(&pki.ca_file),
+        "--trust-tls-ca".into(),
+        path(&pki.ca_file),
+        "--trust-tls-cert".into(),
+        path(&pki.cert_file),
+        "--trust-tls-key".into(),
+        path(&pki.key_file),
+    ]
 }
 
 /// A loopback port nobody listens on right now.
@@ -262,7 +336,11 @@ pub fn haproxy_binary() -> Option<PathBuf> {
 }
 
 /// HAProxy in front of some verification processes, health-checking
-/// `/readyz` the way a production load balancer does.
+/// `/readyz` the way a production load balancer does. It re-encrypts:
+/// clients reach it over TLS with [`pki`]'s certificate, and it reaches
+/// the backends (and their `/readyz`) over TLS, verifying them against the
+/// CA. Terminating TLS here keeps it an HTTP balancer (`X-Served-By`,
+/// health checks by status), which TCP pass-through would not.
 pub struct Haproxy {
     proc: Proc,
     pub addr: SocketAddr,
@@ -270,16 +348,32 @@ pub struct Haproxy {
 
 impl Haproxy {
     /// Starts HAProxy balancing over `backends`, checking `/readyz` every
-    /// `inter_ms` and taking a backend out after one failed check. Each
+    /// `inter_ms` and taking a backend out after two failed checks in a row
+    /// (one slow TLS health check on a loaded test machine is not a
+    /// failure; a draining backend's 503s are seen in 2 × `inter_ms`). Each
     /// response names the backend that served it in `X-Served-By`. Returns
     /// once a backend is in rotation (`/readyz` answers 200 through it).
     pub async fn start(binary: &Path, dir: &Path, backends: &[SocketAddr], inter_ms: u64) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let pki = pki();
         let servers: String = backends
             .iter()
             .enumerate()
-            .map(|(i, b)| format!("    server v{i} {b} check\n"))
+            .map(|(i, b)| {
+                format!(
+                    "    server v{i} {b} check ssl verify required ca-file {} verifyhost localhost sni str(localhost)\n",
+                    pki.ca_file.display()
+                )
+            })
             .collect();
+        // HAProxy wants the certificate chain and its key in one file.
+        let crt = dir.join("haproxy.pem");
+        std::fs::write(
+            &crt,
+            format!("{}{}", pki.node.chain_pem(), pki.node.key_pem()),
+        )
+        .expect("writing haproxy.pem");
+        let crt = crt.display();
         let config = format!(
             "global\n\
              \x20   maxconn 8192\n\
@@ -288,10 +382,10 @@ impl Haproxy {
              \x20   timeout connect 2s\n\
              \x20   timeout client 60s\n\
              \x20   timeout server 60s\n\
-             \x20   timeout check 1s\n\
+             \x20   timeout check 3s\n\
              \x20   timeout http-keep-alive 10s\n\
              frontend vouch\n\
-             \x20   bind {addr}\n\
+             \x20   bind {addr} ssl crt {crt}\n\
              \x20   maxconn 8192\n\
              \x20   default_backend verification\n\
              backend verification\n\
@@ -299,7 +393,7 @@ impl Haproxy {
              \x20   option httpchk GET /readyz\n\
              \x20   http-check expect status 200\n\
              \x20   http-response set-header X-Served-By %s\n\
-             \x20   default-server inter {inter_ms}ms fastinter {inter_ms}ms downinter {inter_ms}ms fall 1 rise 1 maxconn 2048\n\
+             \x20   default-server inter {inter_ms}ms fastinter {inter_ms}ms downinter {inter_ms}ms fall 2 rise 1 maxconn 2048\n\
              {servers}"
         );
         let path = dir.join("haproxy.cfg");
@@ -311,7 +405,7 @@ impl Haproxy {
         wait_for_port(addr, "haproxy", &mut proc).await;
         let haproxy = Haproxy { proc, addr };
         wait_for_status(
-            &reqwest::Client::new(),
+            &https_client(Duration::from_secs(5)),
             &format!("{}/readyz", haproxy.url()),
             200,
             Duration::from_secs(10),
@@ -320,9 +414,9 @@ impl Haproxy {
         haproxy
     }
 
-    /// `http://addr`.
+    /// `https://addr`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
     /// The process.
@@ -340,6 +434,8 @@ pub struct Vouch {
     pub verification: Option<SocketAddr>,
     /// Provisioning REST address, when it runs provisioning.
     pub provisioning: Option<SocketAddr>,
+    /// Management REST address, when it runs management.
+    pub management: Option<SocketAddr>,
 }
 
 fn parse_addr(line: &str) -> SocketAddr {
@@ -347,7 +443,8 @@ fn parse_addr(line: &str) -> SocketAddr {
         .rsplit(' ')
         .next()
         .unwrap_or_default()
-        .trim_start_matches("http://");
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     url.parse()
         .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"))
 }
@@ -379,11 +476,13 @@ impl Vouch {
             trust: None,
             verification: None,
             provisioning: None,
+            management: None,
             proc: {
                 for role in roles {
                     let needle = match *role {
                         "trust" => "trust (gRPC) listening on ",
                         "verification" => "verification listening on ",
+                        "management" => "management listening on ",
                         _ => "provisioning listening on ",
                     };
                     proc.wait_for_line(needle).await;
@@ -398,6 +497,8 @@ impl Vouch {
                 vouch.verification = Some(parse_addr(&line));
             } else if line.contains("provisioning listening on ") {
                 vouch.provisioning = Some(parse_addr(&line));
+            } else if line.contains("management listening on ") {
+                vouch.management = Some(parse_addr(&line));
             }
         }
         vouch
@@ -408,14 +509,19 @@ impl Vouch {
         &mut self.proc
     }
 
-    /// `http://` URL of the verification listener.
+    /// `https://` URL of the verification listener.
     pub fn verification_url(&self) -> String {
-        format!("http://{}", self.verification.expect("runs verification"))
+        format!("https://{}", self.verification.expect("runs verification"))
     }
 
-    /// `http://` URL of the provisioning listener.
+    /// `https://` URL of the provisioning listener.
     pub fn provisioning_url(&self) -> String {
-        format!("http://{}", self.provisioning.expect("runs provisioning"))
+        format!("https://{}", self.provisioning.expect("runs provisioning"))
+    }
+
+    /// `https://` URL of the management listener.
+    pub fn management_url(&self) -> String {
+        format!("https://{}", self.management.expect("runs management"))
     }
 
     /// Sends SIGTERM and waits for a clean exit (status 0 and `stopped`).
@@ -478,7 +584,7 @@ impl Topology {
     /// Arguments of a trust process on `database_url`.
     pub fn trust_args(&self, addr: SocketAddr, database_url: &str, name: &str) -> Vec<String> {
         let data = self.dir().join(name);
-        vec![
+        let mut args: Vec<String> = vec![
             "--role".into(),
             "trust".into(),
             "--trust-addr".into(),
@@ -489,7 +595,9 @@ impl Topology {
             self.ear_key.display().to_string(),
             "--data-dir".into(),
             data.display().to_string(),
-        ]
+        ];
+        args.extend(tls_args());
+        args
     }
 
     /// Starts a trust process on a free port.
@@ -515,9 +623,9 @@ impl Topology {
 
     /// Arguments of a front end of `role` calling `trust`.
     pub fn front_args(&self, role: &str, trust: &[SocketAddr]) -> Vec<String> {
-        let urls: Vec<String> = trust.iter().map(|a| format!("http://{a}")).collect();
+        let urls: Vec<String> = trust.iter().map(|a| format!("https://{a}")).collect();
         let any = "127.0.0.1:0".to_owned();
-        vec![
+        let mut args = vec![
             "--role".into(),
             role.into(),
             "--trust-url".into(),
@@ -526,7 +634,9 @@ impl Topology {
             self.memcached.url(),
             format!("--{role}-addr"),
             any,
-        ]
+        ];
+        args.extend(tls_args());
+        args
     }
 
     /// Starts a verification front end on a free port, calling `trust`.
@@ -537,6 +647,11 @@ impl Topology {
     /// Starts a provisioning front end on a free port, calling `trust`.
     pub async fn provisioning(&self, trust: &[SocketAddr], extra: &[&str]) -> Vouch {
         self.front("provisioning", trust, extra, &[]).await
+    }
+
+    /// Starts a management front end on a free port, calling `trust`.
+    pub async fn management(&self, trust: &[SocketAddr], extra: &[&str]) -> Vouch {
+        self.front("management", trust, extra, &[]).await
     }
 
     /// Starts a front end with extra flags and environment.
