@@ -332,31 +332,6 @@ impl User {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compact_json_fields_are_found() {
-        let body = br#"{"status":"waiting","nonce": "QUp8F0FB","expiry":"x","accept":[]}"#;
-        assert_eq!(json_str(body, "status"), Some(&b"waiting"[..]));
-        assert_eq!(json_str(body, "nonce"), Some(&b"QUp8F0FB"[..]));
-        assert_eq!(json_str(body, "result"), None);
-        assert_eq!(json_str(br#"{"status":3}"#, "status"), None);
-    }
-
-    #[test]
-    fn ear_status_is_read_from_the_payload() {
-        let payload =
-            URL_SAFE_NO_PAD.encode(br#"{"submods":{"PSA_IOT":{"ear.status":"affirming"}}}"#);
-        assert!(ear_affirms(format!("e30.{payload}.sig").as_bytes()));
-        let payload =
-            URL_SAFE_NO_PAD.encode(br#"{"submods":{"PSA_IOT":{"ear.status":"contraindicated"}}}"#);
-        assert!(!ear_affirms(format!("e30.{payload}.sig").as_bytes()));
-        assert!(!ear_affirms(b"garbage"));
-    }
-}
-
 /// Creates the policy in `path` for `scheme` through the management API of
 /// `topology` and activates it; returns its UUID.
 pub(crate) async fn activate_policy(
@@ -411,4 +386,29 @@ pub(crate) async fn activate_policy(
         String::from_utf8_lossy(&activated.body)
     );
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_json_fields_are_found() {
+        let body = br#"{"status":"waiting","nonce": "QUp8F0FB","expiry":"x","accept":[]}"#;
+        assert_eq!(json_str(body, "status"), Some(&b"waiting"[..]));
+        assert_eq!(json_str(body, "nonce"), Some(&b"QUp8F0FB"[..]));
+        assert_eq!(json_str(body, "result"), None);
+        assert_eq!(json_str(br#"{"status":3}"#, "status"), None);
+    }
+
+    #[test]
+    fn ear_status_is_read_from_the_payload() {
+        let payload =
+            URL_SAFE_NO_PAD.encode(br#"{"submods":{"PSA_IOT":{"ear.status":"affirming"}}}"#);
+        assert!(ear_affirms(format!("e30.{payload}.sig").as_bytes()));
+        let payload =
+            URL_SAFE_NO_PAD.encode(br#"{"submods":{"PSA_IOT":{"ear.status":"contraindicated"}}}"#);
+        assert!(!ear_affirms(format!("e30.{payload}.sig").as_bytes()));
+        assert!(!ear_affirms(b"garbage"));
+    }
 }

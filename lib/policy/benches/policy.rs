@@ -55,6 +55,23 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The fixed cost: the short policy over an empty evidence document.
+    let short = compile("package policy\nexecutables = APPROVED_RT\n").unwrap();
+    let empty = json!({});
+    c.bench_function("policy/evaluate/short-empty-evidence", |b| {
+        b.iter(|| {
+            short
+                .evaluate(&Input {
+                    scheme: "PSA_IOT",
+                    submod: "PSA_IOT",
+                    nonce: "AA==",
+                    result: &result,
+                    evidence: &empty,
+                    endorsements: &[],
+                })
+                .unwrap()
+        })
+    });
     c.bench_function("policy/compile/semver", |b| {
         b.iter(|| compile(SEMVER).unwrap())
     });

@@ -47,7 +47,12 @@ pub enum PolicyError {
     BadOutcome(String),
 }
 
-/// A policy compiled and ready to evaluate.
+/// A policy compiled and ready to evaluate (on regorus's interpreter).
+///
+/// regorus's RVM (bytecode) was tried as the evaluator, but in 0.14.1 it
+/// answered differently from the interpreter on the `semver_cmp` tests
+/// (versions with different numbers of components), so it is used only to
+/// resolve calls at compile time (docs/performance.md).
 #[derive(Clone)]
 pub struct CompiledPolicy {
     compiled: regorus::CompiledPolicy,
@@ -62,12 +67,7 @@ impl std::fmt::Debug for CompiledPolicy {
 fn set_time_limit() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        regorus::utils::limits::set_fallback_execution_timer_config(Some(
-            regorus::utils::limits::ExecutionTimerConfig {
-                limit: EVALUATION_TIME_LIMIT,
-                check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
-            },
-        ));
+        regorus::utils::limits::set_fallback_execution_timer_config(Some(timer()));
     });
 }
 
@@ -108,13 +108,12 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
     Ok(policy)
 }
 
-/// Refuses calls to functions that exist nowhere, as OPA's compiler does.
+/// Refuses calls to functions that exist nowhere, as OPA's compiler does:
 /// regorus's interpreter resolves calls only when it reaches them, so
-/// `executables = no_such_function(1)` would compile and then fail every
-/// appraisal. Its RVM compiler resolves every call up front; it is used
-/// here only as that check (evaluation stays on the interpreter, and its
-/// other errors are about constructs the RVM does not support yet, which
-/// the interpreter does).
+/// `executables = no_such_function(1)` would otherwise compile and then fail
+/// every appraisal. regorus's RVM compiler resolves every call up front; it
+/// is used here only for that check. Its other errors are about constructs
+/// it does not support yet, which the interpreter does.
 fn check_calls(compiled: &regorus::CompiledPolicy) -> Result<(), PolicyError> {
     use regorus::languages::rego::compiler::{Compiler, CompilerError};
     match Compiler::compile_from_policy(compiled, &[OUTCOME_RULE]) {
@@ -122,6 +121,13 @@ fn check_calls(compiled: &regorus::CompiledPolicy) -> Result<(), PolicyError> {
             Err(PolicyError::Compile(e.to_string()))
         }
         _ => Ok(()),
+    }
+}
+
+fn timer() -> regorus::utils::limits::ExecutionTimerConfig {
+    regorus::utils::limits::ExecutionTimerConfig {
+        limit: EVALUATION_TIME_LIMIT,
+        check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
     }
 }
 
@@ -184,10 +190,10 @@ impl CompiledPolicy {
             "evidence": {},
             "endorsements": [],
         });
-        match self.compiled.eval_with_input(regorus::Value::from(empty)) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(PolicyError::Compile(e.to_string())),
-        }
+        self.compiled
+            .eval_with_input(regorus::Value::from(empty))
+            .map_err(|e| PolicyError::Compile(e.to_string()))?;
+        Ok(())
     }
 
     /// Evaluates the policy for one submod.

@@ -35,6 +35,32 @@ fn run(rules: &str, evidence: &Value, nonce: &str) -> Result<Outcome, PolicyErro
     })
 }
 
+#[test]
+fn the_load_tests_sample_policy_checks_both_versions() {
+    for (bl, prot, expect) in [
+        ("2.1.0", "1.3.5", 2),
+        ("2.0.9", "1.3.5", 32),
+        ("2.1.0", "1.2.0", 32),
+    ] {
+        let evidence = json!({"psa-software-components": [
+            {"measurement-type": "BL", "version": bl},
+            {"measurement-type": "PRoT", "version": prot},
+        ]});
+        let outcome = run(
+            include_str!("../../../loadtest/policies/psa.rego"),
+            &evidence,
+            "AA==",
+        )
+        .unwrap();
+        assert_eq!(
+            outcome.trust_vector.executables,
+            TrustClaim(expect),
+            "{bl} {prot}"
+        );
+        assert_eq!(outcome.added_claims["bl-version"], bl);
+    }
+}
+
 const SHORT: &str = "package policy\n\nexecutables = UNSAFE_RT\n";
 
 const SEMVER: &str = r#"package policy
