@@ -424,6 +424,31 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_in_ignored_members_is_refused() {
+        // serde_json skips the members a struct ignores without checking
+        // their UTF-8; the fuzz target verify_ear found such a header.
+        let key = SigningKey::generate(Curve::P256).unwrap();
+        let vk = key.verifying_key();
+        let sign = |header: &[u8], payload: &[u8]| {
+            let input = format!("{}.{}", B64URL.encode(header), B64URL.encode(payload));
+            let sig = key.sign(input.as_bytes()).unwrap();
+            format!("{input}.{}", B64URL.encode(sig))
+        };
+        let claims = serde_json::to_vec(&sample()).unwrap();
+        let good_header = br#"{"alg":"ES256","kid":"k"}"#;
+        assert!(verify(&sign(good_header, &claims), &vk).is_ok());
+        let bad_header = b"{\"alg\":\"ES256\",\"kid\":\"\xff\"}";
+        assert!(matches!(
+            verify(&sign(bad_header, &claims), &vk),
+            Err(EarError::Header(_))
+        ));
+        let mut bad_claims = claims[..claims.len() - 1].to_vec();
+        bad_claims.extend_from_slice(b",\"x-unknown\":\"\xc3\"}");
+        assert!(verify(&sign(good_header, &bad_claims), &vk).is_err());
+        assert!(Ear::from_json(&bad_claims).is_err());
+    }
+
+    #[test]
     fn time_claims() {
         let key = SigningKey::generate(Curve::P256).unwrap();
         let vk = key.verifying_key();

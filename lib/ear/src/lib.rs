@@ -87,10 +87,14 @@ pub(crate) const B64URL: base64::engine::GeneralPurpose =
 pub(crate) const B64URL_PADDED: base64::engine::GeneralPurpose =
     base64::engine::general_purpose::URL_SAFE;
 
-/// Whether `json` starts (after whitespace) with `{`: serde would otherwise
-/// accept a JSON array for a struct.
+/// Whether `json` is UTF-8 and starts (after whitespace) with `{`. serde
+/// would otherwise accept a JSON array for a struct, and serde_json does
+/// not check the UTF-8 of members a struct ignores, while JSON (RFC 8259
+/// §8.1) and a JWS header (RFC 7515 §5.2) must be UTF-8 throughout.
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
-    json.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{')
+    std::str::from_utf8(json).is_ok()
+        && json
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{')
 }
