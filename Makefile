@@ -37,21 +37,31 @@ check-packaging:
 ## bench: criterion benchmarks of each hot-path step, and the crypto-only ceiling
 bench:
 	$(CARGO) bench -p vouch-psa-token -p vouch-corim -p vouch-ear -p vouch-sessions -p vouch-store \
-		-p vouch-schemes -p vouch-trust -p vouch-loadtest
+		-p vouch-schemes -p vouch-trust -p vouch-policy -p vouch-loadtest
 
 ## fuzz: run every parser's fuzz target (each lib/*/fuzz crate) for
-## FUZZ_SECONDS each (needs cargo-fuzz; runs on stable without a sanitizer)
+## FUZZ_SECONDS each (needs cargo-fuzz; runs on stable without a sanitizer).
+## An input that runs longer than FUZZ_TIMEOUT seconds is a hang, reported
+## as a failure. docs/security.md says how to run one target for long.
 FUZZ_DIRS := $(sort $(wildcard lib/*/fuzz))
+FUZZ_TIMEOUT ?= 10
+# Every fuzz crate is its own workspace; one target directory for all of
+# them builds the dependencies they share (aws-lc, serde, tokio…) once
+# instead of once per crate. CI's CARGO_TARGET_DIR is used when set (fuzz
+# builds land in its <triple>/release, apart from the workspace's builds).
+FUZZ_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target/fuzz)
+FUZZ_CARGO := CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO)
 fuzz:
-	@set -e; for d in $(FUZZ_DIRS); do for t in $$(cd $$d && $(CARGO) fuzz list); do \
+	@set -e; for d in $(FUZZ_DIRS); do for t in $$(cd $$d && $(FUZZ_CARGO) fuzz list); do \
 	  echo "== fuzz $$d $$t ($(FUZZ_SECONDS) s)"; \
-	  (cd $$d && $(CARGO) fuzz run -s none $$t -- -max_total_time=$(FUZZ_SECONDS)); \
+	  (cd $$d && $(FUZZ_CARGO) fuzz run -s none $$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT)); \
 	done; done
 
 ## fuzz-build: build every fuzz target (CI)
 fuzz-build:
 	@set -e; for d in $(FUZZ_DIRS); do echo "== fuzz build $$d"; \
-	  (cd $$d && $(CARGO) fuzz build -s none); done
+	  (cd $$d && $(FUZZ_CARGO) fuzz build -s none); done
 
 ## fuzz-smoke: a few seconds per target (CI)
 fuzz-smoke:
@@ -85,6 +95,9 @@ loadtest-smoke:
 	$(CARGO) run -q -p vouch-loadtest -- run --target in-process --users 10,50 \
 	  --step-secs 1 --warmup-secs 0.5 --ceiling-secs 0.5 --devices 200 \
 	  --no-plots --fail-on-error --name smoke
+	$(CARGO) run -q -p vouch-loadtest -- run --target in-process --users 10 --tasks verify \
+	  --step-secs 1 --warmup-secs 0.5 --ceiling-secs 0 --devices 200 \
+	  --policy loadtest/policies/psa.rego --no-plots --fail-on-error --name smoke-policy
 
 ## loadtest-full: every trial and the fleet scale, as published in docs/perf
 ## (about 50 minutes; needs PostgreSQL, memcached and haproxy)

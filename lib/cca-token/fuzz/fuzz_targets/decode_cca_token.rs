@@ -1,25 +1,77 @@
 //! Feeds arbitrary bytes to the CCA token and claims decoders: they must
 //! never panic, whatever the input, and anything accepted must be usable.
+//!
+//! Seeds: tokens in both collection framings (and with a legacy raw RAK,
+//! and with a broken platform/realm binding) minted by the crate's own
+//! `mint` module with fixed keys, and their bare claims.
 
 #![no_main]
+
+mod seed;
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vouch_cca_token::{CcaToken, PlatformClaims, RealmClaims};
+use vouch_cca_token::mint::{CcaDevice, MintOptions, sample_platform_claims, sample_realm_claims};
+use vouch_cca_token::{CcaToken, Framing, PlatformClaims, RealmClaims};
 use vouch_crypto::{Curve, SigningKey, VerifyingKey};
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_private_scalar(Curve::P256, &[0x11; 32])
+        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
+}
 
 /// A fixed key, so accepted inputs also exercise signature verification.
 fn key() -> &'static VerifyingKey {
     static KEY: OnceLock<VerifyingKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        SigningKey::from_private_scalar(Curve::P256, &[0x11; 32])
-            .map(|k| k.verifying_key())
-            .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
-    })
+    KEY.get_or_init(|| signing_key().verifying_key())
 }
 
-fuzz_target!(|data: &[u8]| {
+/// A device whose CPAK is the fixed key (its RAK a fixed P-384 key), so
+/// seeded tokens verify in every run.
+fn device() -> (CcaDevice, PlatformClaims, RealmClaims) {
+    let rak = SigningKey::from_private_scalar(Curve::P384, &[0x12; 48])
+        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"));
+    let realm = sample_realm_claims(&rak.verifying_key());
+    (
+        CcaDevice::new(signing_key(), rak),
+        sample_platform_claims(),
+        realm,
+    )
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let (device, platform, realm) = device();
+    let nonce = [0x4e; 32];
+    let options = [
+        MintOptions::default(),
+        MintOptions {
+            framing: Framing::EatCollection,
+            ..MintOptions::default()
+        },
+        MintOptions {
+            legacy_raw_rak: true,
+            ..MintOptions::default()
+        },
+        MintOptions {
+            break_binding: true,
+            ..MintOptions::default()
+        },
+    ];
+    let mut out: Vec<Vec<u8>> = options
+        .iter()
+        .map(|o| {
+            device
+                .token_for_nonce(&platform, &realm, &nonce, o)
+                .expect("CCA token")
+        })
+        .collect();
+    out.push(platform.to_cbor());
+    out.push(realm.to_cbor());
+    out
+}
+
+fuzz_target!(init: seed::plant(seeds), |data: &[u8]| {
     if let Ok(token) = CcaToken::decode(data) {
         let _ = token.verify_platform(key());
         let _ = token.verify_realm();

@@ -1,25 +1,67 @@
 //! Feeds arbitrary bytes to the Parsec CCA evidence decoder: it must never
 //! panic, whatever the input, and anything accepted must be usable.
+//!
+//! Seeds: evidence minted by the crate's own `mint` module with fixed
+//! keys, with a good and a broken KAT binding.
 
 #![no_main]
+
+mod seed;
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use vouch_cca_token::ParsecCcaEvidence;
+use vouch_cca_token::mint::{
+    CcaDevice, ParsecMintOptions, sample_platform_claims, sample_realm_claims,
+};
+use vouch_cca_token::{PlatformClaims, RealmClaims};
 use vouch_crypto::{Curve, SigningKey, VerifyingKey};
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_private_scalar(Curve::P256, &[0x11; 32])
+        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
+}
 
 /// A fixed key, so accepted inputs also exercise signature verification.
 fn key() -> &'static VerifyingKey {
     static KEY: OnceLock<VerifyingKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        SigningKey::from_private_scalar(Curve::P256, &[0x11; 32])
-            .map(|k| k.verifying_key())
-            .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
-    })
+    KEY.get_or_init(|| signing_key().verifying_key())
 }
 
-fuzz_target!(|data: &[u8]| {
+/// A device whose CPAK is the fixed key (its RAK a fixed P-384 key), so
+/// seeded tokens verify in every run.
+fn device() -> (CcaDevice, PlatformClaims, RealmClaims) {
+    let rak = SigningKey::from_private_scalar(Curve::P384, &[0x12; 48])
+        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"));
+    let realm = sample_realm_claims(&rak.verifying_key());
+    (
+        CcaDevice::new(signing_key(), rak),
+        sample_platform_claims(),
+        realm,
+    )
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let (device, platform, realm) = device();
+    let attested = SigningKey::from_private_scalar(Curve::P256, &[0x5c; 32])
+        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
+        .verifying_key();
+    [false, true]
+        .into_iter()
+        .map(|broken| {
+            let options = ParsecMintOptions {
+                break_kat_binding: broken,
+                ..ParsecMintOptions::default()
+            };
+            device
+                .parsec_evidence(&platform, &realm, &[0x33; 16], &attested, &options)
+                .expect("Parsec CCA evidence")
+        })
+        .collect()
+}
+
+fuzz_target!(init: seed::plant(seeds), |data: &[u8]| {
     if let Ok(evidence) = ParsecCcaEvidence::decode(data) {
         let _ = evidence.verify(key());
         let _ = evidence.verify_kat_binding();

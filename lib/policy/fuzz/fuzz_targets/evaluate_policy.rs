@@ -1,0 +1,110 @@
+//! Policies as the trust service runs them: what compiles is evaluated
+//! against a fixed PSA-like input (once per appraisal in production), then
+//! folded into an appraisal as the trust service does. A malicious policy
+//! author is one of the parties `docs/security.md` considers.
+//!
+//! Besides "never panic", "never overflow the stack" and "stay within
+//! libFuzzer's memory limit":
+//! - an outcome holds only trust claims the preamble can shape, and
+//!   applying it keeps each non-zero claim it sets, records its added
+//!   claims, and leaves the appraisal's status at least as severe as the
+//!   worst tier of its trust vector.
+
+#![no_main]
+
+mod policies;
+mod seed;
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Value, json};
+use vouch_ear::{Appraisal, TrustClaim};
+use vouch_policy::{CompiledPolicy, Input, Outcome, compile};
+
+struct Fixture {
+    result: Appraisal,
+    evidence: Value,
+    endorsements: Vec<Value>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let mut result = Appraisal::new();
+        result.trust_vector.instance_identity = TrustClaim(2);
+        result.trust_vector.executables = TrustClaim(2);
+        result.trust_vector.hardware = TrustClaim(2);
+        result.policy_id = Some("policy:PSA_IOT".to_owned());
+        result.update_status_from_trust_vector();
+        Fixture {
+            result,
+            evidence: json!({
+                "psa-client-id": 1,
+                "psa-security-lifecycle": 12288,
+                "psa-implementation-id": "YWNtZS1pbXBsZW1lbnRhdGlvbi1pZC0wMDAwMDAwMDE=",
+                "psa-software-components": [
+                    {"measurement-type": "BL", "version": "3.4.2", "signer-id": "UZIA/w=="},
+                    {"measurement-type": "PRoT", "version": "1.3.5"},
+                ],
+            }),
+            endorsements: vec![json!({"mkey": "BL", "version": "3.4.2"})],
+        }
+    })
+}
+
+fn evaluate(policy: &CompiledPolicy) -> Result<Outcome, vouch_policy::PolicyError> {
+    let f = fixture();
+    policy.evaluate(&Input {
+        scheme: "PSA_IOT",
+        submod: "PSA_IOT",
+        nonce: "TlNuU05PTkNFTk9OQ0VOT05DRQ==",
+        result: &f.result,
+        evidence: &f.evidence,
+        endorsements: &f.endorsements,
+    })
+}
+
+fn check(outcome: &Outcome) {
+    let mut appraisal = fixture().result.clone();
+    outcome.apply(&mut appraisal);
+    for (name, claim) in outcome.trust_vector.claims() {
+        if claim != TrustClaim::NO_CLAIM {
+            let applied = appraisal
+                .trust_vector
+                .claims()
+                .into_iter()
+                .find(|(n, _)| *n == name);
+            assert_eq!(applied, Some((name, claim)), "{name} was not applied");
+        }
+    }
+    assert_eq!(
+        appraisal.policy_claims.as_ref(),
+        Some(&outcome.added_claims)
+    );
+    assert!(
+        appraisal.status >= appraisal.trust_vector.max_tier(),
+        "status below its trust vector"
+    );
+    assert!(
+        appraisal.status >= outcome.status,
+        "status below the one the policy set"
+    );
+}
+
+fuzz_target!(
+    init: seed::plant(policies::seeds),
+    |data: &[u8]| {
+        let Ok(rules) = std::str::from_utf8(data) else {
+            return;
+        };
+        if !policies::within_bracket_depth(rules) || !policies::parses_alone(rules) {
+            return;
+        }
+        if let Ok(policy) = compile(rules)
+            && let Ok(outcome) = evaluate(&policy)
+        {
+            check(&outcome);
+        }
+    }
+);

@@ -1,0 +1,83 @@
+//! What the policy targets share: the seeds, and the cheap checks that
+//! come before compiling.
+//!
+//! Seeds are small policies in the style of Veraison's sample policies
+//! (trust-vector overrides, status, added claims, the preamble's helpers
+//! and shortcuts), and ones the compiler must refuse.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Deepest nesting of `[` and `{` the targets hand to the compiler.
+///
+/// regorus's parser takes time exponential in that depth, whether the
+/// brackets close or not: 20 levels take about a second, 24 about half a
+/// minute (docs/security.md, "Fuzzing", finding P3). Until `compile`
+/// refuses such bodies itself, the targets skip them so that the runs look
+/// for other problems; remove this once it does.
+pub const MAX_BRACKET_DEPTH: usize = 12;
+
+/// Whether `rules` nests `[` and `{` at most [`MAX_BRACKET_DEPTH`] deep.
+pub fn within_bracket_depth(rules: &str) -> bool {
+    let mut depth = 0usize;
+    for b in rules.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Whether regorus parses `rules` as a Rego v0 module on its own.
+///
+/// `compile` parses the preamble, then the rules, then compiles both and
+/// evaluates the result once; most fuzz inputs fail the second step, and
+/// re-parsing the preamble for each of them would keep the targets at a
+/// few thousand inputs a second. The rules are parsed alone first, and only
+/// what parses reaches `compile`. So that this shortcut cannot hide
+/// anything, one input in 64 that does not parse alone (the first one
+/// always) still goes to `compile`, which must refuse it.
+pub fn parses_alone(rules: &str) -> bool {
+    static SAMPLE: AtomicU64 = AtomicU64::new(0);
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(true);
+    if engine
+        .add_policy("policy.rego".to_owned(), rules.to_owned())
+        .is_ok()
+    {
+        return true;
+    }
+    if SAMPLE.fetch_add(1, Ordering::Relaxed).is_multiple_of(64) {
+        assert!(
+            vouch_policy::compile(rules).is_err(),
+            "compile accepted rules that do not parse on their own"
+        );
+    }
+    false
+}
+
+pub fn seeds() -> Vec<Vec<u8>> {
+    let policies = [
+        "package policy\n\nexecutables = UNSAFE_RT\n",
+        "package policy\n\nexecutables = APPROVED_RT {\n  some i\n  evidence[\"psa-software-components\"][i][\"measurement-type\"] == \"BL\"\n  semver_cmp(evidence[\"psa-software-components\"][i].version, \"3.5\") >= 0\n} else = UNSAFE_RT\n",
+        "package policy\n\nstatus = WARNING { input.session.nonce == \"\" }\nhardware = GENUINE_HW { evidence[\"psa-security-lifecycle\"] == 12288 }\nconfiguration = UNSAFE_CONFIG { count(endorsements) > 3 }\n",
+        "package policy\n\nadded_claims = {\"lifecycle\": evidence[\"psa-security-lifecycle\"], \"scheme\": scheme, \"n\": count(evidence[\"psa-software-components\"])}\n",
+        "package policy\n\nimport future.keywords.in\n\nexecutables = CONTRAINDICATED_RT {\n  c := evidence[\"psa-software-components\"][_]\n  c[\"measurement-type\"] in {\"BL\", \"M1\"}\n  not c[\"signer-id\"]\n}\n",
+        "package policy\n\nhardware = x { x := to_number(\"96\") }\nsourced_data = 300\n",
+        "package policy\n\nstatus = \"contraindicated\" { result[\"ear.status\"] != \"affirming\" }\nstorage_opaque = y { y := sum([1, 2, 3]) }\n",
+        "package policy\n\nruntime_opaque = z {\n  xs := [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n  z := count([x | x := xs[_]; x % 7 == 0])\n}\n",
+        "package policy\n\nfile_system = 2 { regex.match(\"^[0-9]+\\\\.\", evidence[\"psa-software-components\"][0].version) }\n",
+        "package other\n\nexecutables = 2\n",
+        "package policy\n\nexecutables = {\n",
+        "package policy\n\nexecutables = undefined_function(1)\n",
+        "package policy\n\noutcome := 7\n",
+        "package policy\n\ndefault executables = 2\nexecutables = 3 { true }\n",
+    ];
+    policies.iter().map(|p| p.as_bytes().to_vec()).collect()
+}
