@@ -11,6 +11,7 @@
 
 #![no_main]
 
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::sync::OnceLock;

@@ -13,6 +13,7 @@
 
 #![no_main]
 
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::collections::BTreeSet;

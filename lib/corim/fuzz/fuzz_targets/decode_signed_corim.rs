@@ -19,6 +19,7 @@
 #![no_main]
 
 mod minted;
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::sync::OnceLock;

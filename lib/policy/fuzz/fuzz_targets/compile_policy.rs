@@ -12,6 +12,7 @@
 #![no_main]
 
 mod policies;
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use libfuzzer_sys::fuzz_target;

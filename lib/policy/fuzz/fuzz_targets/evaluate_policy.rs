@@ -13,6 +13,7 @@
 #![no_main]
 
 mod policies;
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::sync::OnceLock;

@@ -21,6 +21,7 @@
 #![no_main]
 
 mod minted;
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::sync::{Arc, OnceLock};

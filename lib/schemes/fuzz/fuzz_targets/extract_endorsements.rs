@@ -17,6 +17,7 @@
 #![no_main]
 
 mod minted;
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use std::sync::{Arc, OnceLock};

@@ -6,6 +6,7 @@
 
 #![no_main]
 
+#[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
 use libfuzzer_sys::fuzz_target;

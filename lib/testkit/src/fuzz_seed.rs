@@ -1,4 +1,4 @@
-//! Seeds for an empty corpus, written by the target itself.
+//! Seeds for an empty corpus, written by the fuzz target itself.
 //!
 //! `cargo fuzz run` hands libFuzzer the corpus directory (`corpus/<target>`)
 //! as its first positional argument. When that directory is empty, the
