@@ -19,61 +19,38 @@ pub const MAX_POLICY_NAME_LEN: usize = 100;
 
 /// A policy identifier: a UUID, parsed from its hyphenated text form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PolicyId([u8; 16]);
+pub struct PolicyId(uuid::Uuid);
 
 impl PolicyId {
     /// The id from its sixteen bytes.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        PolicyId(bytes)
+        PolicyId(uuid::Uuid::from_bytes(bytes))
     }
 
     /// The sixteen bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// A fresh random (version 4) id.
-    pub fn random() -> Result<Self, TrustError> {
-        let mut bytes = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut bytes)
-            .map_err(|_| TrustError::Internal("no randomness for a policy id".to_owned()))?;
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Ok(PolicyId(bytes))
+    pub fn random() -> Self {
+        PolicyId(uuid::Uuid::new_v4())
     }
 
-    /// Parses the hyphenated form (`8-4-4-4-12` hex digits, either case).
+    /// Parses the hyphenated form (`8-4-4-4-12` hex digits, either case),
+    /// the only one the management API's paths carry.
     pub fn parse(text: &str) -> Option<Self> {
-        let text = text.as_bytes();
-        if text.len() != 36 {
-            return None;
-        }
-        let mut bytes = [0u8; 16];
-        let mut nibbles = 0;
-        for (i, &c) in text.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            let value = (c as char).to_digit(16)? as u8;
-            bytes[nibbles / 2] |= if nibbles % 2 == 0 { value << 4 } else { value };
-            nibbles += 1;
-        }
-        Some(PolicyId(bytes))
+        // 36 characters is the hyphenated form alone among those `uuid` reads.
+        (text.len() == 36)
+            .then(|| uuid::Uuid::try_parse(text).ok())
+            .flatten()
+            .map(PolicyId)
     }
 }
 
 impl std::fmt::Display for PolicyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        self.0.hyphenated().fmt(f)
     }
 }
 
@@ -149,32 +126,13 @@ impl Policy {
 /// RFC 3339 in UTC with microseconds, which every client parses (Python's
 /// `datetime.fromisoformat` included, which Veraison's tests use).
 fn rfc3339_micros(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .ok()
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_else(|| us.to_string())
 }
 
 /// What creating a policy did.
@@ -235,7 +193,7 @@ mod tests {
 
     #[test]
     fn policy_ids_round_trip_and_reject_malformed_text() {
-        let id = PolicyId::random().unwrap_or_else(|e| panic!("{e}"));
+        let id = PolicyId::random();
         let text = id.to_string();
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "4", "version 4");

@@ -254,7 +254,7 @@ impl PolicyAdmin for TrustService {
             .map_err(|e| TrustError::Internal(format!("policy compilation task failed: {e}")))?
             .map_err(|e| TrustError::InvalidInput(format!("invalid policy: {e}")))?;
         let new = NewPolicy {
-            id: *PolicyId::random()?.as_bytes(),
+            id: *PolicyId::random().as_bytes(),
             scheme: scheme.to_owned(),
             name: name.as_str().to_owned(),
             rules: rules.to_owned(),
@@ -467,9 +467,7 @@ mod tests {
             Err(TrustError::NotFound(_))
         ));
         assert!(matches!(
-            service
-                .activate_policy("PSA_IOT", PolicyId::random().unwrap())
-                .await,
+            service.activate_policy("PSA_IOT", PolicyId::random()).await,
             Err(TrustError::NotFound(_))
         ));
     }
