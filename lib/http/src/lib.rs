@@ -9,6 +9,7 @@
 //!   answering 503 + `Retry-After` or 413 instead of letting queues grow.
 //! - [`serve`]: running a router with a bounded graceful shutdown.
 //! - [`trust`]: trust-service errors as problems, and its readiness check.
+//! - [`typed_response`]: a body in one of the front ends' media types.
 
 pub mod health;
 pub mod limits;
@@ -18,3 +19,20 @@ pub mod serve;
 pub mod trust;
 
 pub use problem::{PROBLEM_JSON, Problem};
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// A response with `status`, `body` and the Veraison media type
+/// `content_type` (every front end answers in its own JSON media types).
+pub fn typed_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

@@ -38,7 +38,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest as _, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 use vouch_auth::{Authenticator, Role, require_role};
 use vouch_http::health::{self, Health};
 use vouch_http::limits::{self, Body, Limits};
@@ -151,18 +151,6 @@ pub fn router(
         .fallback(limits::not_found)
 }
 
-fn json_response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: &serde_json::Value,
-) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
 fn trust_problem(error: TrustError) -> Problem {
     vouch_http::trust::problem(&error)
 }
@@ -245,10 +233,10 @@ async fn create_policy(
     } else {
         tracing::info!(%scheme, id = %policy.id, name = %policy.name, "identical policy already stored");
     }
-    Ok(json_response(
+    Ok(vouch_http::typed_response(
         StatusCode::CREATED,
         POLICY_MEDIA_TYPE,
-        &policy.to_json(),
+        policy.to_json().to_string(),
     ))
 }
 
@@ -279,10 +267,10 @@ async fn active_policy(
         .active_policy(&scheme)
         .await
         .map_err(trust_problem)?;
-    Ok(json_response(
+    Ok(vouch_http::typed_response(
         StatusCode::OK,
         POLICY_MEDIA_TYPE,
-        &policy.to_json(),
+        policy.to_json().to_string(),
     ))
 }
 
@@ -299,10 +287,10 @@ async fn one_policy(
         .policy(&scheme, id)
         .await
         .map_err(trust_problem)?;
-    Ok(json_response(
+    Ok(vouch_http::typed_response(
         StatusCode::OK,
         POLICY_MEDIA_TYPE,
-        &policy.to_json(),
+        policy.to_json().to_string(),
     ))
 }
 
@@ -325,7 +313,11 @@ async fn list_policies(
         .await
         .map_err(trust_problem)?;
     let body = serde_json::Value::Array(policies.iter().map(Policy::to_json).collect());
-    Ok(json_response(StatusCode::OK, POLICIES_MEDIA_TYPE, &body))
+    Ok(vouch_http::typed_response(
+        StatusCode::OK,
+        POLICIES_MEDIA_TYPE,
+        body.to_string(),
+    ))
 }
 
 async fn deactivate_policies(
@@ -362,7 +354,11 @@ async fn well_known(
         "api-endpoints": endpoints,
     });
     // Veraison's management document carries no caching headers.
-    Ok(json_response(StatusCode::OK, DISCOVERY_MEDIA_TYPE, &body))
+    Ok(vouch_http::typed_response(
+        StatusCode::OK,
+        DISCOVERY_MEDIA_TYPE,
+        body.to_string(),
+    ))
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use vouch_auth::{Authenticator, Role, require_role};
@@ -98,14 +98,6 @@ pub fn router(trust: Arc<dyn Trust>, config: ProvisioningConfig, health: Arc<Hea
         .fallback(limits::not_found)
 }
 
-fn json_response(content_type: &'static str, body: &serde_json::Value) -> Response {
-    let mut response = (StatusCode::OK, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
 fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -153,7 +145,11 @@ async fn submit(
             })
         }
     };
-    Ok(json_response(PROVISIONING_SESSION_MEDIA_TYPE, &body))
+    Ok(vouch_http::typed_response(
+        StatusCode::OK,
+        PROVISIONING_SESSION_MEDIA_TYPE,
+        body.to_string(),
+    ))
 }
 
 async fn well_known(
@@ -178,7 +174,8 @@ async fn well_known(
             "provisioningSubmit": "/endorsement-provisioning/v1/submit"
         }
     });
-    let mut response = json_response(DISCOVERY_MEDIA_TYPE, &body);
+    let mut response =
+        vouch_http::typed_response(StatusCode::OK, DISCOVERY_MEDIA_TYPE, body.to_string());
     vouch_http::trust::add_discovery_cache_headers(&mut response, state.config.discovery_max_age);
     Ok(response)
 }

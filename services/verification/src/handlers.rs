@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use vouch_http::Problem;
 use vouch_http::limits::Body;
@@ -34,12 +34,7 @@ fn corrupt_problem(error: &CorruptSession) -> Problem {
 }
 
 fn session_response(status: StatusCode, body: bytes::Bytes) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(SESSION_MEDIA_TYPE),
-    );
-    response
+    vouch_http::typed_response(status, SESSION_MEDIA_TYPE, body)
 }
 
 fn check_accept(headers: &HeaderMap) -> Result<(), Problem> {
@@ -415,11 +410,8 @@ pub(crate) async fn well_known(
             "newChallengeResponseSession": "/challenge-response/v1/newSession"
         }
     });
-    let mut response = (StatusCode::OK, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(DISCOVERY_MEDIA_TYPE),
-    );
+    let mut response =
+        vouch_http::typed_response(StatusCode::OK, DISCOVERY_MEDIA_TYPE, body.to_string());
     vouch_http::trust::add_discovery_cache_headers(&mut response, state.config.discovery_max_age);
     Ok(response)
 }
