@@ -29,6 +29,15 @@ pub const OUTCOME_RULE: &str = "data.policy.outcome";
 /// but the management API is still a network interface.
 pub const MAX_POLICY_BYTES: usize = 256 * 1024;
 
+/// Longest number literal accepted in a policy, in characters, and the
+/// largest decimal exponent. regorus turns a literal into an exact big
+/// integer before anything else runs (no time limit applies), so
+/// `0e55555550` took over ten seconds to compile (found by fuzzing). A
+/// double reaches 10^308; no appraisal policy needs more.
+pub const MAX_NUMBER_LITERAL: usize = 400;
+/// See [`MAX_NUMBER_LITERAL`].
+pub const MAX_NUMBER_EXPONENT: u32 = 308;
+
 /// Longest a single evaluation may run before it is abandoned. A policy
 /// that loops (or is simply too slow) must not hold an appraisal worker.
 pub const EVALUATION_TIME_LIMIT: Duration = Duration::from_millis(250);
@@ -81,6 +90,7 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
             rules.len()
         )));
     }
+    check_number_literals(rules)?;
     set_time_limit();
     let mut engine = regorus::Engine::new();
     // Veraison evaluates policies as Rego v0 with OPA's default (lenient)
@@ -106,6 +116,92 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
     let policy = CompiledPolicy { compiled };
     policy.check_conflicts()?;
     Ok(policy)
+}
+
+/// Refuses number literals over [`MAX_NUMBER_LITERAL`] characters or with
+/// an exponent over [`MAX_NUMBER_EXPONENT`], before regorus builds them.
+/// It follows regorus's lexer just far enough to tell numbers from digits
+/// inside names, strings and comments.
+fn check_number_literals(rules: &str) -> Result<(), PolicyError> {
+    let bytes = rules.as_bytes();
+    let mut i = 0;
+    let mut line = 1;
+    let mut line_start = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                i += 1;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'`' {
+                    if bytes[i] == b'\n' {
+                        line += 1;
+                        line_start = i + 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+            }
+            b'0'..=b'9' => {
+                let start = i;
+                let mut exponent = None;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'0'..=b'9' | b'.' => i += 1,
+                        b'e' | b'E' => {
+                            i += 1;
+                            if i < bytes.len() && matches!(bytes[i], b'+' | b'-') {
+                                i += 1;
+                            }
+                            let digits = i;
+                            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                                i += 1;
+                            }
+                            exponent = Some(&rules[digits..i]);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                let too_large = i - start > MAX_NUMBER_LITERAL
+                    || exponent.is_some_and(|e| {
+                        e.trim_start_matches('0').len() > 3
+                            || e.parse::<u32>().is_ok_and(|e| e > MAX_NUMBER_EXPONENT)
+                    });
+                if too_large {
+                    return Err(PolicyError::Compile(format!(
+                        "policy.rego:{line}:{}: number literal out of range (at most \
+                         {MAX_NUMBER_LITERAL} characters and an exponent of at most \
+                         {MAX_NUMBER_EXPONENT})",
+                        start - line_start + 1
+                    )));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
 /// Refuses calls to functions that exist nowhere, as OPA's compiler does:

@@ -191,6 +191,58 @@ fn invalid_policies_are_refused_with_the_compilers_message() {
 }
 
 #[test]
+fn number_literals_out_of_range_are_refused_before_regorus_builds_them() {
+    for rules in [
+        "package policy\nexecutables = 0e55555550\n",
+        "package policy\n\nx := [1, 2E+309]\n",
+        "package policy\nx := -1e0001000\n",
+        &format!(
+            "package policy\nx := {}\n",
+            "9".repeat(MAX_NUMBER_LITERAL + 1)
+        ),
+    ] {
+        let error = compile(rules).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("number literal out of range"),
+            "{rules:?}: {error}"
+        );
+    }
+    let error = compile("package policy\n\n  x := 1e400\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("policy.rego:3:8: "), "{error}");
+    // Digits in names, strings, raw strings and comments are not numbers,
+    // and literals inside the bounds compile.
+    let fine = format!(
+        "package policy\n# 0e55555550\nv1e999 := \"1e55555\\\"0e9999\"\nr := `\n2e9999`\n\
+         x := [1e308, 0.5e-308, {}]\nexecutables = 2 {{ count(x) > 0 }}\n",
+        "7".repeat(300)
+    );
+    compile(&fine).unwrap();
+}
+
+#[test]
+fn numbers_from_the_evidence_are_bounded_too() {
+    // A device's claims reach to_number through semver_cmp. regorus reads
+    // a string as a JSON number first, which refuses what a double cannot
+    // hold, so a signed token whose version is "1e999999999" fails the
+    // policy (a signed result that says so) instead of building 10^999999999.
+    let rules = "package policy\nexecutables = APPROVED_RT { semver_cmp(evidence.v, \"1.0.0\") >= 0 } else = UNSAFE_RT\n";
+    for v in ["1e999999999", "1.0.1e99999999", "1.-1e9999999999"] {
+        let error = run(rules, &json!({ "v": v }), "AAAAAAAAAAA=").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("could not parse string as number"),
+            "{v}: {error}"
+        );
+    }
+    // A zero mantissa is read as the double 0, not as a big integer.
+    let outcome = run(rules, &json!({ "v": "0e55555550" }), "AAAAAAAAAAA=").unwrap();
+    assert_eq!(outcome.trust_vector.executables, TrustClaim(32));
+}
+
+#[test]
 fn outcomes_that_break_the_shape_are_refused() {
     let rules_and_errors = [
         ("package policy\nhardware = 200\n", "bad value"),
