@@ -7,39 +7,14 @@
 
 #![no_main]
 
+mod device;
 #[path = "../../../testkit/src/fuzz_seed.rs"]
 mod seed;
 
-use std::sync::OnceLock;
-
+use device::{device, key};
 use libfuzzer_sys::fuzz_target;
-use vouch_cca_token::mint::{CcaDevice, MintOptions, sample_platform_claims, sample_realm_claims};
+use vouch_cca_token::mint::MintOptions;
 use vouch_cca_token::{CcaToken, Framing, PlatformClaims, RealmClaims};
-use vouch_crypto::{Curve, SigningKey, VerifyingKey};
-
-fn signing_key() -> SigningKey {
-    SigningKey::from_private_scalar(Curve::P256, &[0x11; 32])
-        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"))
-}
-
-/// A fixed key, so accepted inputs also exercise signature verification.
-fn key() -> &'static VerifyingKey {
-    static KEY: OnceLock<VerifyingKey> = OnceLock::new();
-    KEY.get_or_init(|| signing_key().verifying_key())
-}
-
-/// A device whose CPAK is the fixed key (its RAK a fixed P-384 key), so
-/// seeded tokens verify in every run.
-fn device() -> (CcaDevice, PlatformClaims, RealmClaims) {
-    let rak = SigningKey::from_private_scalar(Curve::P384, &[0x12; 48])
-        .unwrap_or_else(|e| panic!("fixed fuzz key: {e}"));
-    let realm = sample_realm_claims(&rak.verifying_key());
-    (
-        CcaDevice::new(signing_key(), rak),
-        sample_platform_claims(),
-        realm,
-    )
-}
 
 fn seeds() -> Vec<Vec<u8>> {
     let (device, platform, realm) = device();

@@ -96,12 +96,9 @@ fn check(outcome: &Outcome) {
 fuzz_target!(
     init: seed::plant(policies::seeds),
     |data: &[u8]| {
-        let Ok(rules) = std::str::from_utf8(data) else {
+        let Some(rules) = policies::rules(data) else {
             return;
         };
-        if !policies::within_bracket_depth(rules) || !policies::parses_alone(rules) {
-            return;
-        }
         if let Ok(policy) = compile(rules)
             && let Ok(outcome) = evaluate(&policy)
         {

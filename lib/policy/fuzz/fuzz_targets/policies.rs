@@ -81,3 +81,10 @@ pub fn seeds() -> Vec<Vec<u8>> {
     ];
     policies.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
+
+/// The fuzz input as policy rules, if it is UTF-8 that regorus can parse
+/// on its own within the bracket depth; both targets skip anything else.
+pub fn rules(data: &[u8]) -> Option<&str> {
+    let rules = std::str::from_utf8(data).ok()?;
+    (within_bracket_depth(rules) && parses_alone(rules)).then_some(rules)
+}
