@@ -499,18 +499,20 @@ fn is_unreachable(status: &Status) -> bool {
 }
 
 /// When `status` was made by this client's transport rather than sent by
-/// trust (an `Unknown` status whose cause is an I/O or transport error, as
-/// when trust closes the connection, or refuses this client's certificate
-/// after the handshake), the chain of causes.
+/// trust, the chain of causes. A status trust sends arrives in trailers and
+/// carries no source error; tonic attaches the cause to one it makes
+/// itself: `Unknown` for an I/O or transport error (trust closed the
+/// connection, or refused this client's certificate after the handshake),
+/// `Internal` for an HTTP/2 connection error (a plaintext client reading a
+/// TLS server's bytes as frames gets a frame-size or protocol error).
 fn transport_failure(status: &Status) -> Option<String> {
-    if status.code() != Code::Unknown {
-        return None;
-    }
     let mut transport = false;
     let mut causes = Vec::new();
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
-        transport |= error.is::<tonic::transport::Error>() || error.is::<std::io::Error>();
+        transport |= error.is::<tonic::transport::Error>()
+            || error.is::<std::io::Error>()
+            || error.is::<h2::Error>();
         causes.push(error.to_string());
         source = error.source();
     }
@@ -727,7 +729,23 @@ mod tests {
             panic!("not unavailable");
         };
         assert!(reason.contains("CertificateRequired"), "{reason}");
-        // An Unknown status trust itself sent stays an internal error.
+        // An HTTP/2 connection error: what a front end without TLS gets
+        // from a trust that requires it (tonic makes it `Internal`).
+        let mut broken = Status::internal("h2 protocol error: frame with invalid size");
+        broken.set_source(std::sync::Arc::new(h2::Error::from(
+            h2::Reason::FRAME_SIZE_ERROR,
+        )));
+        assert!(is_unreachable(&broken));
+        assert!(matches!(
+            from_status(broken),
+            TrustError::Unavailable { .. }
+        ));
+        // An Unknown or Internal status trust itself sent stays an
+        // internal error.
+        assert!(matches!(
+            from_status(Status::internal("bug")),
+            TrustError::Internal(_)
+        ));
         let sent = Status::unknown("panic in a handler");
         assert!(!is_unreachable(&sent));
         assert!(matches!(from_status(sent), TrustError::Internal(_)));
