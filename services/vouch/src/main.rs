@@ -2,6 +2,9 @@
 
 use clap::Parser as _;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = vouch::cli::Cli::parse();
     match vouch::cli::run(cli) {
