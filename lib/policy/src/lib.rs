@@ -13,7 +13,8 @@
 //! before anything is stored, and once per trust instance when a policy
 //! becomes active); evaluation reuses the compiled form.
 
-use std::sync::Once;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Once, RwLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -62,9 +63,77 @@ pub enum PolicyError {
 /// answered differently from the interpreter on the `semver_cmp` tests
 /// (versions with different numbers of components), so it is used only to
 /// resolve calls at compile time (docs/performance.md).
+///
+/// Outcomes are remembered (up to [`MEMO_CAPACITY`] of them) under the part
+/// of the input the policy's text can read (`reads`), so that a fleet's
+/// devices with the same firmware claims cost one evaluation between them.
 #[derive(Clone)]
 pub struct CompiledPolicy {
     compiled: regorus::CompiledPolicy,
+    memo: Option<Arc<Memo>>,
+}
+
+/// How many outcomes one policy remembers; when full, it starts again.
+pub const MEMO_CAPACITY: usize = 4096;
+
+struct Memo {
+    reads: BTreeMap<String, FieldRead>,
+    outcomes: RwLock<HashMap<String, Outcome>>,
+}
+
+impl Memo {
+    fn new(reads: Reads) -> Option<Arc<Memo>> {
+        match reads {
+            Reads::Unbounded => None,
+            Reads::Fields(reads) => Some(Arc::new(Memo {
+                reads,
+                outcomes: RwLock::new(HashMap::new()),
+            })),
+        }
+    }
+
+    /// The part of `input` the policy can read, as canonical text.
+    fn key(&self, input: &Input<'_>) -> Result<String, PolicyError> {
+        fn project(value: &Value, read: &FieldRead) -> Value {
+            match (read, value) {
+                (FieldRead::Keys(keys), Value::Object(object)) => Value::Object(
+                    keys.iter()
+                        .filter_map(|k| object.get(k).map(|v| (k.clone(), v.clone())))
+                        .collect(),
+                ),
+                _ => value.clone(),
+            }
+        }
+        let mut key = Map::new();
+        for (field, read) in &self.reads {
+            let value = match field.as_str() {
+                "scheme" => Value::from(input.scheme),
+                "submod" => Value::from(input.submod),
+                "session" => serde_json::json!({ "nonce": input.nonce }),
+                "result" => project(&input.result_json()?, read),
+                "evidence" => project(input.evidence, read),
+                "endorsements" => Value::from(input.endorsements.to_vec()),
+                // A field the input does not have reads as undefined
+                // whatever the input is.
+                _ => continue,
+            };
+            key.insert(field.clone(), value);
+        }
+        Ok(Value::Object(key).to_string())
+    }
+
+    fn get(&self, key: &str) -> Option<Outcome> {
+        let outcomes = self.outcomes.read().unwrap_or_else(|e| e.into_inner());
+        outcomes.get(key).cloned()
+    }
+
+    fn put(&self, key: String, outcome: &Outcome) {
+        let mut outcomes = self.outcomes.write().unwrap_or_else(|e| e.into_inner());
+        if outcomes.len() >= MEMO_CAPACITY {
+            outcomes.clear();
+        }
+        outcomes.insert(key, outcome.clone());
+    }
 }
 
 impl std::fmt::Debug for CompiledPolicy {
@@ -113,7 +182,10 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
         .compile_with_entrypoint(&OUTCOME_RULE.into())
         .map_err(|e| PolicyError::Compile(e.to_string()))?;
     check_calls(&compiled)?;
-    let policy = CompiledPolicy { compiled };
+    let policy = CompiledPolicy {
+        compiled,
+        memo: Memo::new(reads::analyse(rules)),
+    };
     policy.check_conflicts()?;
     Ok(policy)
 }
@@ -245,9 +317,13 @@ pub struct Input<'a> {
 }
 
 impl Input<'_> {
+    fn result_json(&self) -> Result<Value, PolicyError> {
+        serde_json::to_value(self.result)
+            .map_err(|e| PolicyError::Evaluate(format!("serialising the appraisal: {e}")))
+    }
+
     fn to_value(&self) -> Result<regorus::Value, PolicyError> {
-        let result = serde_json::to_value(self.result)
-            .map_err(|e| PolicyError::Evaluate(format!("serialising the appraisal: {e}")))?;
+        let result = self.result_json()?;
         let input = serde_json::json!({
             "scheme": self.scheme,
             "submod": self.submod,
@@ -292,8 +368,38 @@ impl CompiledPolicy {
         Ok(())
     }
 
-    /// Evaluates the policy for one submod.
+    /// Evaluates the policy for one submod, or answers as it did for an
+    /// input that agreed on everything the policy can read.
     pub fn evaluate(&self, input: &Input<'_>) -> Result<Outcome, PolicyError> {
+        let Some(memo) = &self.memo else {
+            return self.evaluate_uncached(input);
+        };
+        let key = memo.key(input)?;
+        if let Some(outcome) = memo.get(&key) {
+            return Ok(outcome);
+        }
+        let outcome = self.evaluate_uncached(input)?;
+        memo.put(key, &outcome);
+        Ok(outcome)
+    }
+
+    /// Whether outcomes are remembered: false when the policy's text
+    /// reaches what the read analysis cannot bound (`data`, `with`, bare
+    /// `input`) or calls a non-deterministic built-in.
+    pub fn memoised(&self) -> bool {
+        self.memo.is_some()
+    }
+
+    /// How many outcomes are remembered.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.memo.as_ref().map_or(0, |m| {
+            m.outcomes.read().unwrap_or_else(|e| e.into_inner()).len()
+        })
+    }
+
+    /// Evaluates the policy for one submod, always running it.
+    pub fn evaluate_uncached(&self, input: &Input<'_>) -> Result<Outcome, PolicyError> {
         let value = self
             .compiled
             .eval_with_input(input.to_value()?)
@@ -401,6 +507,9 @@ pub fn failed(appraisal: &mut Appraisal, error: &PolicyError) {
     appraisal.set_problem(format!("policy failed: {error}"));
     appraisal.update_status_from_trust_vector();
 }
+
+mod reads;
+use reads::{FieldRead, Reads};
 
 #[cfg(test)]
 mod tests;

@@ -338,3 +338,102 @@ proptest::proptest! {
         let _ = Outcome::from_json(&json);
     }
 }
+
+/// Remembered outcomes must be exactly what running the policy gives: every
+/// policy below is evaluated, in one sequence through one compiled policy,
+/// over inputs that differ in every field, and each answer is compared
+/// with a fresh evaluation.
+#[test]
+fn remembered_outcomes_are_the_outcomes_evaluation_gives() {
+    let policies = [
+        include_str!("../../../loadtest/policies/psa.rego"),
+        SHORT,
+        SEMVER,
+        "package policy\nstatus = AFFIRMING { session.nonce == \"AQ==\" } else = WARNING\n",
+        "package policy\nadded_claims = {\"s\": scheme, \"m\": submod}\n",
+        "package policy\nhardware = UNSAFE_HW { result[\"ear.status\"] == \"affirming\" }\n",
+        "package policy\nadded_claims = {\"n\": count(evidence)}\n",
+        "package policy\nadded_claims = {\"k\": k} { evidence[k] == 7 }\n",
+        "package policy\nadded_claims = {\"e\": e.other} { e := evidence }\n",
+        "package policy\nadded_claims = {\"e\": evidence.other}\n",
+        "package policy\nadded_claims = {\"e\": input.evidence[\"other\"], \"n\": input.session}\n",
+        "package policy\nadded_claims = {\"e\": x} { x := object.get(input, \"evidence\", 0) }\n",
+        "package policy\nadded_claims = {\"e\": data.policy.evidence.other}\n",
+        "package policy\nadded_claims = {\"t\": count(endorsements)}\n",
+    ];
+    let mut inputs = Vec::new();
+    for (bl, other, nonce, scheme, submod, affirming) in [
+        ("3.5.1", json!(1), "AQ==", "PSA_IOT", "PSA_IOT", true),
+        ("3.5.1", json!(2), "Ag==", "PSA_IOT", "PSA_IOT", true),
+        ("3.4.0", json!(1), "AQ==", "PSA_IOT", "PSA_IOT", true),
+        ("3.5.1", json!(7), "AQ==", "CCA", "CCA_REALM", true),
+        ("3.5.1", json!(1), "Aw==", "PSA_IOT", "PSA_IOT", false),
+        ("3.4.0", json!(7), "Ag==", "CCA", "CCA_SSD_PLATFORM", false),
+    ] {
+        let mut result = psa_appraisal();
+        if !affirming {
+            result.trust_vector.hardware = TrustClaim(96);
+            result.update_status_from_trust_vector();
+        }
+        let mut evidence = evidence_with_bl(bl);
+        evidence["other"] = other;
+        inputs.push((result, evidence, nonce, scheme, submod));
+    }
+    let endorsements = [json!({"a": 1})];
+    for rules in policies {
+        let policy = compile(rules).unwrap();
+        for round in 0..2 {
+            for (i, (result, evidence, nonce, scheme, submod)) in inputs.iter().enumerate() {
+                let input = Input {
+                    scheme,
+                    submod,
+                    nonce,
+                    result,
+                    evidence,
+                    endorsements: &endorsements[..i % 2],
+                };
+                assert_eq!(
+                    policy.evaluate(&input),
+                    policy.evaluate_uncached(&input),
+                    "round {round}, input {i}: {rules}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fleet_with_the_same_firmware_costs_one_evaluation() {
+    let policy = compile(include_str!("../../../loadtest/policies/psa.rego")).unwrap();
+    assert!(policy.memoised());
+    let result = psa_appraisal();
+    for device in 0..100u32 {
+        let mut evidence = evidence_with_bl("3.5.1");
+        evidence["psa-instance-id"] = json!(device.to_string());
+        let nonce = format!("{device:08}");
+        policy
+            .evaluate(&Input {
+                scheme: "PSA_IOT",
+                submod: "PSA_IOT",
+                nonce: &nonce,
+                result: &result,
+                evidence: &evidence,
+                endorsements: &[],
+            })
+            .unwrap();
+    }
+    assert_eq!(policy.remembered(), 1);
+    // A policy that reads the nonce is remembered per nonce; one that
+    // reaches the input where the analysis cannot follow, never.
+    assert!(
+        compile("package policy\nx { session.nonce }\n")
+            .unwrap()
+            .memoised()
+    );
+    assert!(!compile("package policy\nx { input }\n").unwrap().memoised());
+    assert!(
+        !compile("package policy\nx := time.now_ns()\n")
+            .unwrap()
+            .memoised()
+    );
+}

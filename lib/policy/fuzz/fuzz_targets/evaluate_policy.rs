@@ -8,7 +8,10 @@
 //! - an outcome holds only trust claims the preamble can shape, and
 //!   applying it keeps each non-zero claim it sets, records its added
 //!   claims, and leaves the appraisal's status at least as severe as the
-//!   worst tier of its trust vector.
+//!   worst tier of its trust vector;
+//! - an outcome remembered for one input is only reused for another when
+//!   running the policy on that other input gives the same answer (each
+//!   variant below differs from the fixture in one field).
 
 #![no_main]
 
@@ -27,6 +30,16 @@ struct Fixture {
     result: Appraisal,
     evidence: Value,
     endorsements: Vec<Value>,
+    /// The fixture with one field changed each.
+    variants: Vec<Variant>,
+}
+
+struct Variant {
+    scheme: &'static str,
+    submod: &'static str,
+    nonce: &'static str,
+    result: Appraisal,
+    evidence: Value,
 }
 
 fn fixture() -> &'static Fixture {
@@ -38,20 +51,73 @@ fn fixture() -> &'static Fixture {
         result.trust_vector.hardware = TrustClaim(2);
         result.policy_id = Some("policy:PSA_IOT".to_owned());
         result.update_status_from_trust_vector();
+        let evidence = json!({
+            "psa-client-id": 1,
+            "psa-security-lifecycle": 12288,
+            "psa-implementation-id": "YWNtZS1pbXBsZW1lbnRhdGlvbi1pZC0wMDAwMDAwMDE=",
+            "psa-software-components": [
+                {"measurement-type": "BL", "version": "3.4.2", "signer-id": "UZIA/w=="},
+                {"measurement-type": "PRoT", "version": "1.3.5"},
+            ],
+        });
+        let variant = |scheme, submod, nonce, result: &Appraisal, evidence: &Value| Variant {
+            scheme,
+            submod,
+            nonce,
+            result: result.clone(),
+            evidence: evidence.clone(),
+        };
+        let mut worse = result.clone();
+        worse.trust_vector.hardware = TrustClaim(96);
+        worse.update_status_from_trust_vector();
+        let mut newer = evidence.clone();
+        newer["psa-software-components"][0]["version"] = json!("3.5.0");
+        let mut more = evidence.clone();
+        more["psa-client-id"] = json!(2);
+        let variants = vec![
+            variant(
+                "PSA_IOT",
+                "PSA_IOT",
+                "AAAAAAAAAAAAAAAAAAAAAA==",
+                &result,
+                &evidence,
+            ),
+            variant("CCA", "PSA_IOT", NONCE, &result, &evidence),
+            variant("PSA_IOT", "CCA_REALM", NONCE, &result, &evidence),
+            variant("PSA_IOT", "PSA_IOT", NONCE, &worse, &evidence),
+            variant("PSA_IOT", "PSA_IOT", NONCE, &result, &newer),
+            variant("PSA_IOT", "PSA_IOT", NONCE, &result, &more),
+        ];
         Fixture {
             result,
-            evidence: json!({
-                "psa-client-id": 1,
-                "psa-security-lifecycle": 12288,
-                "psa-implementation-id": "YWNtZS1pbXBsZW1lbnRhdGlvbi1pZC0wMDAwMDAwMDE=",
-                "psa-software-components": [
-                    {"measurement-type": "BL", "version": "3.4.2", "signer-id": "UZIA/w=="},
-                    {"measurement-type": "PRoT", "version": "1.3.5"},
-                ],
-            }),
+            evidence,
             endorsements: vec![json!({"mkey": "BL", "version": "3.4.2"})],
+            variants,
         }
     })
+}
+
+const NONCE: &str = "TlNuU05PTkNFTk9OQ0VOT05DRQ==";
+
+/// A variant (one per input, chosen by its length, to keep each run to at
+/// most three evaluations) answers through the memo as it does when run.
+fn check_memo(policy: &CompiledPolicy, pick: usize) {
+    let f = fixture();
+    if let Some(v) = f.variants.get(pick % f.variants.len()) {
+        let input = Input {
+            scheme: v.scheme,
+            submod: v.submod,
+            nonce: v.nonce,
+            result: &v.result,
+            evidence: &v.evidence,
+            endorsements: &f.endorsements,
+        };
+        assert_eq!(
+            policy.evaluate(&input),
+            policy.evaluate_uncached(&input),
+            "a remembered outcome differs from evaluation"
+        );
+    }
 }
 
 fn evaluate(policy: &CompiledPolicy) -> Result<Outcome, vouch_policy::PolicyError> {
@@ -59,7 +125,7 @@ fn evaluate(policy: &CompiledPolicy) -> Result<Outcome, vouch_policy::PolicyErro
     policy.evaluate(&Input {
         scheme: "PSA_IOT",
         submod: "PSA_IOT",
-        nonce: "TlNuU05PTkNFTk9OQ0VOT05DRQ==",
+        nonce: NONCE,
         result: &f.result,
         evidence: &f.evidence,
         endorsements: &f.endorsements,
@@ -99,10 +165,11 @@ fuzz_target!(
         let Some(rules) = policies::rules(data) else {
             return;
         };
-        if let Ok(policy) = compile(rules)
-            && let Ok(outcome) = evaluate(&policy)
-        {
-            check(&outcome);
+        if let Ok(policy) = compile(rules) {
+            if let Ok(outcome) = evaluate(&policy) {
+                check(&outcome);
+            }
+            check_memo(&policy, data.len());
         }
     }
 );
