@@ -61,11 +61,13 @@ pub(crate) enum Reads {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token<'a> {
+pub(crate) enum Token<'a> {
     Ident(&'a str),
     /// A string literal without escapes (an escaped one is `Other`).
     Str(&'a str),
     Punct(u8),
+    /// The end of a line (outside strings and comments).
+    Newline,
     /// Whitespace, a comment, a number or a string with escapes: breaks
     /// any pattern it falls in.
     Other,
@@ -73,7 +75,7 @@ enum Token<'a> {
 
 /// Splits `rules` into tokens, following regorus's lexer as far as
 /// telling names from strings, raw strings and comments.
-fn tokens(rules: &str) -> Vec<Token<'_>> {
+pub(crate) fn tokens(rules: &str) -> Vec<Token<'_>> {
     let bytes = rules.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -119,6 +121,10 @@ fn tokens(rules: &str) -> Vec<Token<'_>> {
                 }
                 out.push(Token::Ident(&rules[start..i]));
             }
+            b'\n' => {
+                i += 1;
+                out.push(Token::Newline);
+            }
             b if b.is_ascii_punctuation() => {
                 i += 1;
                 out.push(Token::Punct(b));
@@ -128,7 +134,10 @@ fn tokens(rules: &str) -> Vec<Token<'_>> {
                 // UTF-8 character): one break token per run.
                 i += 1;
                 while i < bytes.len()
-                    && !matches!(bytes[i], b'#' | b'"' | b'`' | b'_' | b'a'..=b'z' | b'A'..=b'Z')
+                    && !matches!(
+                        bytes[i],
+                        b'\n' | b'#' | b'"' | b'`' | b'_' | b'a'..=b'z' | b'A'..=b'Z'
+                    )
                     && !bytes[i].is_ascii_punctuation()
                 {
                     i += 1;

@@ -437,3 +437,40 @@ fn a_fleet_with_the_same_firmware_costs_one_evaluation() {
             .memoised()
     );
 }
+
+#[test]
+fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust() {
+    // Each of these aborted (stack overflow) or stalled the process that
+    // compiled it before the checks.
+    for (rules, expect) in [
+        (
+            "package policy\nf(x) = y { y := f(x) }\nexecutables = f(1)\n".to_owned(),
+            "functions must not be recursive: f -> f",
+        ),
+        (
+            "package policy\nf(x) = y { y := g(x) }\ng(x) = y { y := f(x) }\nexecutables = f(1)\n"
+                .to_owned(),
+            "functions must not be recursive: f -> g -> f",
+        ),
+        (
+            format!(
+                "package policy\nexecutables = {}1{}\n",
+                "[".repeat(30),
+                "]".repeat(30)
+            ),
+            "brackets nested more than 16 deep",
+        ),
+    ] {
+        let error = compile(&rules).unwrap_err().to_string();
+        assert!(error.contains(expect), "{error}");
+    }
+    // Sixteen levels (a brace, a parenthesis and fourteen brackets), and
+    // brackets inside strings, still compile.
+    let deep = format!(
+        "package policy\nexecutables = x {{ x := count({}1{}) }}\nadded_claims = {{\"s\": \"{}\"}}\n",
+        "[".repeat(14),
+        "]".repeat(14),
+        "[".repeat(40)
+    );
+    compile(&deep).unwrap();
+}

@@ -1,0 +1,179 @@
+//! Refuses recursive functions, as OPA's compiler does.
+//!
+//! regorus's interpreter detects a rule that depends on itself when it
+//! evaluates it, but follows function calls without a depth limit: a
+//! function that calls itself, directly or through other functions,
+//! overflowed the stack and aborted the whole trust process (found by
+//! fuzzing). A cycle that passes through a rule is caught by regorus (the
+//! rule is re-entered); only cycles made of functions alone need finding,
+//! and a function can call another only by naming it. So: split the
+//! module into definitions, note for each function every function name its
+//! definitions mention (a mention that is not a call only adds an edge),
+//! and look for a cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::reads::{Token, tokens};
+
+/// Each definition's name and the names it mentions, in order. A definition
+/// starts on a line that begins, outside any bracket, with a name other
+/// than `else` (which continues the one before).
+fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
+    let tokens = tokens(module);
+    let mut defs: Vec<(&str, bool, Vec<&str>)> = Vec::new();
+    let mut depth = 0usize;
+    let mut line_start = true;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Newline => line_start = true,
+            Token::Other => {}
+            Token::Punct(p) => {
+                match p {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                line_start = false;
+            }
+            Token::Str(_) => line_start = false,
+            Token::Ident(name) => {
+                let starts = line_start && depth == 0 && *name != "else";
+                line_start = false;
+                if starts {
+                    let mut name = *name;
+                    let mut at = i + 1;
+                    if name == "default" {
+                        // `default f = 0`: the name follows.
+                        while let Some(Token::Other) = tokens.get(at) {
+                            at += 1;
+                        }
+                        if let Some(Token::Ident(n)) = tokens.get(at) {
+                            name = n;
+                            at += 1;
+                        }
+                    }
+                    let function = matches!(tokens.get(at), Some(Token::Punct(b'(')));
+                    defs.push((name, function, Vec::new()));
+                    i = at;
+                    continue;
+                }
+                if let Some(def) = defs.last_mut() {
+                    def.2.push(name);
+                }
+            }
+        }
+        i += 1;
+    }
+    defs
+}
+
+/// The first cycle of functions calling each other, as `f -> g -> f`.
+pub(crate) fn cycle(modules: &[&str]) -> Option<String> {
+    let defs: Vec<_> = modules.iter().flat_map(|m| definitions(m)).collect();
+    let functions: BTreeSet<&str> = defs
+        .iter()
+        .filter(|(_, function, _)| *function)
+        .map(|(name, _, _)| *name)
+        .collect();
+    let mut calls: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (name, function, mentions) in &defs {
+        if *function {
+            calls
+                .entry(name)
+                .or_default()
+                .extend(mentions.iter().copied().filter(|m| functions.contains(m)));
+        }
+    }
+    // Depth-first search with an explicit stack (the graph comes from the
+    // policy, so no recursion here either).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    let mut marks: BTreeMap<&str, Mark> = BTreeMap::new();
+    for &start in calls.keys() {
+        if marks.contains_key(start) {
+            continue;
+        }
+        let mut path: Vec<&str> = vec![start];
+        let mut stack: Vec<std::vec::IntoIter<&str>> =
+            vec![calls[start].iter().copied().collect::<Vec<_>>().into_iter()];
+        marks.insert(start, Mark::Open);
+        while let Some(next) = stack.last_mut() {
+            match next.next() {
+                Some(callee) => match marks.get(callee) {
+                    Some(Mark::Open) => {
+                        let from = path.iter().position(|f| *f == callee).unwrap_or(0);
+                        let mut cycle = path[from..].to_vec();
+                        cycle.push(callee);
+                        return Some(cycle.join(" -> "));
+                    }
+                    Some(Mark::Done) => {}
+                    None => {
+                        marks.insert(callee, Mark::Open);
+                        path.push(callee);
+                        let callees = calls
+                            .get(callee)
+                            .map(|c| c.iter().copied().collect::<Vec<_>>());
+                        stack.push(callees.unwrap_or_default().into_iter());
+                    }
+                },
+                None => {
+                    stack.pop();
+                    if let Some(done) = path.pop() {
+                        marks.insert(done, Mark::Done);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recursive_functions_are_found_directly_and_through_others() {
+        for (rules, want) in [
+            ("package policy\nf(x) = y { y := f(x) }\n", "f -> f"),
+            (
+                "package policy\nf(x) = y { y := g(x) }\ng(x) = y {\n  y := f(x)\n}\n",
+                "f -> g -> f",
+            ),
+            (
+                "package policy\nf(x) = 0 { x <= 0 }\nf(x) = y { x > 0; y := f(x - 1) }\n",
+                "f -> f",
+            ),
+            (
+                "package policy\nf(x) = y { false } else = z {\n  z := data.policy.f(x)\n}\n",
+                "f -> f",
+            ),
+            (
+                "package policy\n__vouch_cmp(x, y) = semver_cmp(x, y)\n",
+                "__vouch_cmp -> semver_cmp -> __vouch_cmp",
+            ),
+        ] {
+            assert_eq!(
+                cycle(&[crate::PREAMBLE, rules]).as_deref(),
+                Some(want),
+                "{rules}"
+            );
+        }
+    }
+
+    #[test]
+    fn calls_without_a_cycle_and_names_in_strings_are_not_recursion() {
+        for rules in [
+            include_str!("../../../loadtest/policies/psa.rego"),
+            "package policy\nf(x) = y { y := g(x) }\ng(x) = x + 1\nh(x) = f(g(x))\n",
+            "package policy\nf(x) = \"f(x)\" # f(x)\n",
+            "package policy\nf(x) = y { y := [z | z := x[_]] }\nr = f([1])\nq = r\n",
+        ] {
+            assert_eq!(cycle(&[crate::PREAMBLE, rules]), None, "{rules}");
+        }
+    }
+}
