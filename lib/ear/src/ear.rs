@@ -245,6 +245,20 @@ mod tests {
     use crate::{TrustClaim, TrustTier};
     use serde_json::json;
 
+    /// Found by fuzzing (`verify_ear`): without serde_json's exact float
+    /// parsing, a number in the annotated evidence read back one unit in
+    /// the last place off, so an EAR re-serialised by a relying party no
+    /// longer said what trust signed.
+    #[test]
+    fn numbers_in_annotated_evidence_survive_json_exactly() {
+        let text = "2.2222222222222222e104";
+        let first: serde_json::Value = serde_json::from_str(text).unwrap();
+        let again: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(first.as_f64(), text.parse::<f64>().ok());
+    }
+
     fn verifier() -> VerifierId {
         VerifierId {
             build: "0.0.2608+6b88102".to_owned(),
