@@ -13,6 +13,7 @@
 //! before anything is stored, and once per trust instance when a policy
 //! becomes active); evaluation reuses the compiled form.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Once, RwLock};
 use std::time::Duration;
@@ -114,18 +115,11 @@ impl Memo {
         }
         let mut key = Map::new();
         for (field, read) in &self.reads {
-            let value = match field.as_str() {
-                "scheme" => Value::from(input.scheme),
-                "submod" => Value::from(input.submod),
-                "session" => serde_json::json!({ "nonce": input.nonce }),
-                "result" => project(&input.result_json()?, read),
-                "evidence" => project(input.evidence, read),
-                "endorsements" => Value::from(input.endorsements.to_vec()),
-                // A field the input does not have reads as undefined
-                // whatever the input is.
-                _ => continue,
-            };
-            key.insert(field.clone(), value);
+            // A field the input does not have reads as undefined whatever
+            // the input is.
+            if let Some(value) = input.field(field)? {
+                key.insert(field.clone(), project(&value, read));
+            }
         }
         Ok(Value::Object(key).to_string())
     }
@@ -345,23 +339,44 @@ pub struct Input<'a> {
     pub endorsements: &'a [Value],
 }
 
+/// The input document's top-level fields, each a preamble shortcut.
+pub(crate) const INPUT_FIELDS: [&str; 6] = [
+    "scheme",
+    "submod",
+    "session",
+    "result",
+    "evidence",
+    "endorsements",
+];
+
 impl Input<'_> {
-    fn result_json(&self) -> Result<Value, PolicyError> {
-        serde_json::to_value(self.result)
-            .map_err(|e| PolicyError::Evaluate(format!("serialising the appraisal: {e}")))
+    /// One field of the input document as the policy sees it (borrowed
+    /// where the caller holds it), or `None` for a field it does not have.
+    /// Both the document and the memo key are built from this.
+    fn field(&self, name: &str) -> Result<Option<Cow<'_, Value>>, PolicyError> {
+        Ok(Some(match name {
+            "scheme" => Cow::Owned(Value::from(self.scheme)),
+            "submod" => Cow::Owned(Value::from(self.submod)),
+            "session" => Cow::Owned(serde_json::json!({ "nonce": self.nonce })),
+            "result" => {
+                Cow::Owned(serde_json::to_value(self.result).map_err(|e| {
+                    PolicyError::Evaluate(format!("serialising the appraisal: {e}"))
+                })?)
+            }
+            "evidence" => Cow::Borrowed(self.evidence),
+            "endorsements" => Cow::Owned(Value::from(self.endorsements.to_vec())),
+            _ => return Ok(None),
+        }))
     }
 
     fn to_value(&self) -> Result<regorus::Value, PolicyError> {
-        let result = self.result_json()?;
-        let input = serde_json::json!({
-            "scheme": self.scheme,
-            "submod": self.submod,
-            "session": { "nonce": self.nonce },
-            "result": result,
-            "evidence": self.evidence,
-            "endorsements": self.endorsements,
-        });
-        Ok(regorus::Value::from(input))
+        let mut input = Map::new();
+        for name in INPUT_FIELDS {
+            if let Some(value) = self.field(name)? {
+                input.insert(name.to_owned(), value.into_owned());
+            }
+        }
+        Ok(regorus::Value::from(Value::Object(input)))
     }
 }
 

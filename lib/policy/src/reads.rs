@@ -26,16 +26,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The input fields the preamble makes shortcuts for.
-const SHORTCUTS: [&str; 6] = [
-    "evidence",
-    "result",
-    "session",
-    "scheme",
-    "submod",
-    "endorsements",
-];
-
 /// Names whose presence makes an evaluation depend on more than its input
 /// (or reach the input where this analysis cannot follow).
 const UNCACHEABLE: [&str; 8] = [
@@ -195,7 +185,7 @@ pub(crate) fn analyse(rules: &str) -> Reads {
                 Some((field, next)) => merge(&mut reads, field, field_read(&tokens, next)),
                 None => return Reads::Unbounded,
             }
-        } else if SHORTCUTS.contains(name) {
+        } else if crate::INPUT_FIELDS.contains(name) {
             merge(&mut reads, name, field_read(&tokens, i + 1));
         }
     }
