@@ -201,8 +201,9 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
 /// [`MAX_NUMBER_LITERAL`] characters or with an exponent over
 /// [`MAX_NUMBER_EXPONENT`], and brackets nested over [`MAX_NESTING`] deep.
 /// It follows regorus's lexer just far enough to tell numbers and brackets
-/// from those inside names, strings and comments.
-fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
+/// from those inside names, strings and comments. Public so that what
+/// parses a policy before [`compile`] (the fuzz targets) can apply it first.
+pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
     let bytes = rules.as_bytes();
     let mut i = 0;
     let mut line = 1;

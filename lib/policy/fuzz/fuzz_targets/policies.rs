@@ -7,30 +7,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Whether `rules` nests brackets at most [`vouch_policy::MAX_NESTING`]
-/// deep, counting those inside strings and comments too.
-///
-/// regorus's parser takes time exponential in that depth, so `compile`
-/// refuses deeper bodies before parsing (docs/security.md, Findings);
-/// [`parses_alone`] parses before `compile` runs, so the targets apply the
-/// same limit first (a little stricter: brackets in strings count).
-pub fn within_bracket_depth(rules: &str) -> bool {
-    let mut depth = 0usize;
-    for b in rules.bytes() {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > vouch_policy::MAX_NESTING {
-                    return false;
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    true
-}
-
 /// Whether regorus parses `rules` as a Rego v0 module on its own.
 ///
 /// `compile` parses the preamble, then the rules, then compiles both and
@@ -84,5 +60,8 @@ pub fn seeds() -> Vec<Vec<u8>> {
 /// on its own within the bracket depth; both targets skip anything else.
 pub fn rules(data: &[u8]) -> Option<&str> {
     let rules = std::str::from_utf8(data).ok()?;
-    (within_bracket_depth(rules) && parses_alone(rules)).then_some(rules)
+    // `compile` checks the lexical limits (bracket depth above all: regorus's
+    // parser is exponential in it) before parsing; `parses_alone` parses
+    // first, so the same check comes before it.
+    (vouch_policy::check_lexical_limits(rules).is_ok() && parses_alone(rules)).then_some(rules)
 }
