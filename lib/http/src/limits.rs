@@ -20,6 +20,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 
 use crate::Problem;
+use crate::metrics::Refusal;
 
 /// Bounds for one service's API routes.
 #[derive(Debug, Clone)]
@@ -76,19 +77,31 @@ where
     }
 }
 
-async fn overloaded(error: BoxError, timeout: Duration) -> Problem {
-    if error.is::<tower::timeout::error::Elapsed>() {
+async fn overloaded(error: BoxError, timeout: Duration) -> axum::response::Response {
+    // The refusals carry a marker the request metrics count them by.
+    let (problem, refusal) = if error.is::<tower::timeout::error::Elapsed>() {
         tracing::warn!(?timeout, "request timed out");
-        Problem::unavailable(
-            format!("request did not complete within {} ms", timeout.as_millis()),
-            Duration::from_secs(1),
+        (
+            Problem::unavailable(
+                format!("request did not complete within {} ms", timeout.as_millis()),
+                Duration::from_secs(1),
+            ),
+            Some(Refusal("timeout")),
         )
     } else if error.is::<tower::load_shed::error::Overloaded>() {
-        Problem::unavailable("server is at its concurrency limit", Duration::from_secs(1))
+        (
+            Problem::unavailable("server is at its concurrency limit", Duration::from_secs(1)),
+            Some(Refusal("concurrency")),
+        )
     } else {
         tracing::error!(%error, "unexpected middleware error");
-        Problem::internal("unexpected middleware error")
+        (Problem::internal("unexpected middleware error"), None)
+    };
+    let mut response = problem.into_response();
+    if let Some(refusal) = refusal {
+        response.extensions_mut().insert(refusal);
     }
+    response
 }
 
 /// A request body, read whole, whose rejection is a problem document.

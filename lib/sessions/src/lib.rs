@@ -83,6 +83,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Cheap liveness check for readiness probes.
     async fn ping(&self) -> Result<(), SessionError>;
 
+    /// Sessions this store has expired so far, where it can tell (the
+    /// in-process store); `None` where expiry happens out of sight
+    /// (memcached drops expired items itself).
+    fn expired_total(&self) -> Option<u64> {
+        None
+    }
+
     /// Name of the backend, for logs ("memory", "memcached").
     fn backend(&self) -> &'static str;
 }

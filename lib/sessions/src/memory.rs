@@ -78,6 +78,8 @@ pub struct MemorySessionStore {
     capacity: u64,
     /// The last version issued; shared by clones, like the cache.
     versions: Arc<AtomicU64>,
+    /// Sessions removed because their deadline passed, for metrics.
+    expired: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for MemorySessionStore {
@@ -112,14 +114,23 @@ impl MemorySessionStore {
 
     /// A store bounded to `capacity` sessions.
     pub fn with_capacity(capacity: u64) -> Self {
+        let expired = Arc::new(AtomicU64::new(0));
+        let counted = expired.clone();
         let cache = Cache::builder()
             .max_capacity(capacity)
             .expire_after(AbsoluteDeadline)
+            // Runs during housekeeping, off the caller's path.
+            .eviction_listener(move |_id, _entry, cause| {
+                if cause == moka::notification::RemovalCause::Expired {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+            })
             .build();
         Self {
             cache,
             capacity,
             versions: Arc::new(AtomicU64::new(0)),
+            expired,
         }
     }
 
@@ -266,6 +277,10 @@ impl SessionStore for MemorySessionStore {
         self.compare_and_swap_sync(id, expected, value, expires_at)
     }
 
+    fn expired_total(&self) -> Option<u64> {
+        Some(self.expired.load(Ordering::Relaxed))
+    }
+
     async fn ping(&self) -> Result<(), SessionError> {
         Ok(())
     }
@@ -330,6 +345,10 @@ mod tests {
             assert!(Instant::now() < deadline, "expired entry never reclaimed");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Counted as expired, for metrics; a delete is not an expiry.
+        store.delete("long").await.unwrap();
+        store.len();
+        assert_eq!(store.expired_total(), Some(1));
     }
 
     #[tokio::test]

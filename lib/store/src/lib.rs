@@ -255,6 +255,10 @@ pub trait EndorsementStore: Send + Sync + 'static {
     /// itself).
     fn policy_store(&self) -> &dyn PolicyStore;
 
+    /// Exports the connection pool (size, use, acquire wait) to `metrics`;
+    /// nothing for stores without one.
+    fn register_metrics(&self, _metrics: &vouch_metrics::Metrics) {}
+
     /// Stops background work and closes all connections. On the SQL backends
     /// later calls fail with [`StoreError::Unavailable`].
     async fn close(&self);

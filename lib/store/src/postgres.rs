@@ -58,6 +58,8 @@ pub struct PgStore {
     listener_pool: PgPool,
     listener_task: AbortHandle,
     feed: ChangeFeed,
+    /// Time spent waiting for a query connection (exported as metrics).
+    acquire_wait: vouch_metrics::Histogram,
 }
 
 impl PgStore {
@@ -104,7 +106,12 @@ impl PgStore {
             listener_pool,
             listener_task: task.abort_handle(),
             feed,
+            acquire_wait: vouch_metrics::latency_histogram(),
         })
+    }
+
+    async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
+        sql::timed_acquire(&self.pool, &self.acquire_wait).await
     }
 
     /// The query pool, for diagnostics and tests (e.g. `EXPLAIN`).
@@ -261,7 +268,8 @@ impl EndorsementStore for PgStore {
     async fn submit(&self, submission: &Submission) -> Result<SubmitOutcome, StoreError> {
         let prepared = Prepared::new(submission)?;
         let stored = async {
-            let mut tx = self.pool.begin().await?;
+            let mut connection = self.acquire().await?;
+            let mut tx = sqlx::Connection::begin(&mut *connection).await?;
             if !insert_submission(&mut tx, &prepared).await? {
                 tx.rollback().await?;
                 return Ok(false);
@@ -290,9 +298,12 @@ impl EndorsementStore for PgStore {
         scheme: &str,
         ta_id: &[u8],
     ) -> Result<Option<TrustAnchorRecord>, StoreError> {
-        fetch_trust_anchor(&self.pool, scheme, ta_id)
-            .await
-            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+        async {
+            let mut connection = self.acquire().await?;
+            fetch_trust_anchor(&mut connection, scheme, ta_id).await
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
     }
 
     async fn reference_values(
@@ -300,9 +311,12 @@ impl EndorsementStore for PgStore {
         scheme: &str,
         rv_id: &[u8],
     ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
-        fetch_reference_values(&self.pool, scheme, rv_id)
-            .await
-            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+        async {
+            let mut connection = self.acquire().await?;
+            fetch_reference_values(&mut connection, scheme, rv_id).await
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -327,6 +341,13 @@ impl EndorsementStore for PgStore {
 
     fn policy_store(&self) -> &dyn PolicyStore {
         self
+    }
+
+    fn register_metrics(&self, metrics: &vouch_metrics::Metrics) {
+        metrics.register_pool(
+            std::sync::Arc::new(sql::PoolView(self.pool.clone())),
+            self.acquire_wait.clone(),
+        );
     }
 
     async fn close(&self) {

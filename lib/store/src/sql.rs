@@ -317,6 +317,36 @@ pub(crate) fn pool_options<DB: Database>(config: &StoreConfig) -> PoolOptions<DB
         .test_before_acquire(config.test_before_acquire)
 }
 
+/// Takes a connection from `pool`, recording how long that took in `wait`
+/// (the queueing a too-small pool causes, exported as
+/// `vouch_db_pool_acquire_seconds`).
+pub(crate) async fn timed_acquire<DB: Database>(
+    pool: &sqlx::Pool<DB>,
+    wait: &vouch_metrics::Histogram,
+) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let connection = pool.acquire().await;
+    wait.observe(started.elapsed().as_secs_f64());
+    connection
+}
+
+/// A SQL pool's size and use, read at each scrape.
+pub(crate) struct PoolView<DB: Database>(pub(crate) sqlx::Pool<DB>);
+
+impl<DB: Database> vouch_metrics::PoolGauge for PoolView<DB> {
+    fn max_connections(&self) -> u32 {
+        self.0.options().get_max_connections()
+    }
+
+    fn open_connections(&self) -> u32 {
+        self.0.size()
+    }
+
+    fn idle_connections(&self) -> u32 {
+        u32::try_from(self.0.num_idle()).unwrap_or(u32::MAX)
+    }
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -405,7 +435,7 @@ macro_rules! common_queries {
         }
 
         async fn fetch_trust_anchor(
-            pool: &::sqlx::Pool<$db>,
+            conn: &mut <$db as ::sqlx::Database>::Connection,
             scheme: &str,
             ta_id: &[u8],
         ) -> Result<Option<$crate::TrustAnchorRecord>, ::sqlx::Error> {
@@ -413,7 +443,7 @@ macro_rules! common_queries {
                 ::sqlx::query_as($crate::sql::TRUST_ANCHOR_LOOKUP)
                     .bind(scheme)
                     .bind(ta_id)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await?;
             Ok(
                 row.map(|(rv_id, key, not_after)| $crate::TrustAnchorRecord {
@@ -427,7 +457,7 @@ macro_rules! common_queries {
         }
 
         async fn fetch_reference_values(
-            pool: &::sqlx::Pool<$db>,
+            conn: &mut <$db as ::sqlx::Database>::Connection,
             scheme: &str,
             rv_id: &[u8],
         ) -> Result<Vec<$crate::ReferenceValueRecord>, ::sqlx::Error> {
@@ -435,7 +465,7 @@ macro_rules! common_queries {
                 ::sqlx::query_as($crate::sql::REFERENCE_VALUES_LOOKUP)
                     .bind(scheme)
                     .bind(rv_id)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?;
             Ok(rows
                 .into_iter()

@@ -31,6 +31,8 @@ sql::common_queries!(
 pub struct SqliteStore {
     pool: SqlitePool,
     feed: ChangeFeed,
+    /// Time spent waiting for a connection (exported as metrics).
+    acquire_wait: vouch_metrics::Histogram,
 }
 
 impl SqliteStore {
@@ -48,7 +50,12 @@ impl SqliteStore {
         Ok(Self {
             pool,
             feed: ChangeFeed::new(config.change_feed_capacity),
+            acquire_wait: vouch_metrics::latency_histogram(),
         })
+    }
+
+    async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, sqlx::Error> {
+        sql::timed_acquire(&self.pool, &self.acquire_wait).await
     }
 
     /// The connection pool, for diagnostics and tests (e.g. `EXPLAIN QUERY PLAN`).
@@ -123,7 +130,8 @@ impl EndorsementStore for SqliteStore {
             // IMMEDIATE takes the write lock up front (waiting up to the busy
             // timeout), so a transaction never fails half-way when upgrading
             // from a read snapshot that another writer has moved past.
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut connection = self.acquire().await?;
+            let mut tx = sqlx::Connection::begin_with(&mut *connection, "BEGIN IMMEDIATE").await?;
             if !insert_submission(&mut tx, &prepared).await? {
                 tx.rollback().await?;
                 return Ok(false);
@@ -145,9 +153,12 @@ impl EndorsementStore for SqliteStore {
         scheme: &str,
         ta_id: &[u8],
     ) -> Result<Option<TrustAnchorRecord>, StoreError> {
-        fetch_trust_anchor(&self.pool, scheme, ta_id)
-            .await
-            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+        async {
+            let mut connection = self.acquire().await?;
+            fetch_trust_anchor(&mut connection, scheme, ta_id).await
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
     }
 
     async fn reference_values(
@@ -155,9 +166,12 @@ impl EndorsementStore for SqliteStore {
         scheme: &str,
         rv_id: &[u8],
     ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
-        fetch_reference_values(&self.pool, scheme, rv_id)
-            .await
-            .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+        async {
+            let mut connection = self.acquire().await?;
+            fetch_reference_values(&mut connection, scheme, rv_id).await
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -182,6 +196,13 @@ impl EndorsementStore for SqliteStore {
 
     fn policy_store(&self) -> &dyn PolicyStore {
         self
+    }
+
+    fn register_metrics(&self, metrics: &vouch_metrics::Metrics) {
+        metrics.register_pool(
+            std::sync::Arc::new(sql::PoolView(self.pool.clone())),
+            self.acquire_wait.clone(),
+        );
     }
 
     async fn close(&self) {

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use moka::sync::Cache;
 use tokio::sync::broadcast::error::RecvError;
+use vouch_metrics::{CacheKind, Metrics};
 use vouch_schemes::{DecodedReference, Scheme, TrustAnchorKey};
 use vouch_store::{EndorsementStore, StoreChange, StoreError};
 
@@ -69,12 +70,14 @@ pub(crate) enum LookupError {
 pub(crate) struct EndorsementCache {
     generation: AtomicU64,
     schemes: HashMap<&'static str, SchemeCache>,
+    metrics: Metrics,
 }
 
 impl EndorsementCache {
     pub(crate) fn new(
         scheme_names: impl Iterator<Item = &'static str>,
         limits: CacheLimits,
+        metrics: Metrics,
     ) -> Self {
         let schemes = scheme_names
             .map(|name| {
@@ -90,6 +93,7 @@ impl EndorsementCache {
         EndorsementCache {
             generation: AtomicU64::new(0),
             schemes,
+            metrics,
         }
     }
 
@@ -101,8 +105,10 @@ impl EndorsementCache {
     ) -> Result<Option<Arc<CachedTrustAnchor>>, LookupError> {
         let cache = self.schemes.get(scheme);
         if let Some(hit) = cache.and_then(|c| c.trust_anchors.get(ta_id)) {
+            self.metrics.cache_lookup(CacheKind::TrustAnchor, true);
             return Ok(hit);
         }
+        self.metrics.cache_lookup(CacheKind::TrustAnchor, false);
         let seen = self.generation.load(Ordering::SeqCst);
         let record = store.trust_anchor(scheme, ta_id).await?;
         let value = match record {
@@ -129,8 +135,10 @@ impl EndorsementCache {
     ) -> Result<Arc<[CachedMeasurement]>, LookupError> {
         let cache = self.schemes.get(scheme.name());
         if let Some(hit) = cache.and_then(|c| c.reference_values.get(rv_id)) {
+            self.metrics.cache_lookup(CacheKind::ReferenceValues, true);
             return Ok(hit);
         }
+        self.metrics.cache_lookup(CacheKind::ReferenceValues, false);
         let seen = self.generation.load(Ordering::SeqCst);
         let records = store.reference_values(scheme.name(), rv_id).await?;
         let value = records

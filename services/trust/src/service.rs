@@ -41,6 +41,8 @@ pub struct TrustConfig {
     /// (one success makes it `READY` again). More than one, so that a busy
     /// moment of the pool does not take every front end out of rotation.
     pub store_check_failures: u32,
+    /// The process's metrics: verdicts, cache lookups, refusals, the pool.
+    pub metrics: vouch_metrics::Metrics,
 }
 
 impl Default for TrustConfig {
@@ -54,6 +56,7 @@ impl Default for TrustConfig {
             corim_signers: CorimSigners::default(),
             store_check_interval: Duration::from_secs(1),
             store_check_failures: 3,
+            metrics: vouch_metrics::Metrics::disabled(),
         }
     }
 }
@@ -129,7 +132,12 @@ impl TrustService {
     ) -> Result<Arc<Self>, TrustBuildError> {
         let registry = Registry::new(schemes, config.corim_signers.require_signed())
             .map_err(TrustBuildError::Schemes)?;
-        let cache = Arc::new(EndorsementCache::new(registry.scheme_names(), config.cache));
+        let cache = Arc::new(EndorsementCache::new(
+            registry.scheme_names(),
+            config.cache,
+            config.metrics.clone(),
+        ));
+        store.register_metrics(&config.metrics);
         if signing_key.curve() != vouch_crypto::Curve::P256 {
             return Err(TrustBuildError::Signer(
                 "EARs are signed ES256, which needs a P-256 key".to_owned(),
@@ -223,6 +231,15 @@ impl TrustService {
             TrustTier::Warning => AttestationStatus::Warning,
             TrustTier::Contraindicated => AttestationStatus::Contraindicated,
         };
+        self.config.metrics.verdict(
+            scheme,
+            match status {
+                AttestationStatus::None => vouch_metrics::Verdict::None,
+                AttestationStatus::Affirming => vouch_metrics::Verdict::Affirming,
+                AttestationStatus::Warning => vouch_metrics::Verdict::Warning,
+                AttestationStatus::Contraindicated => vouch_metrics::Verdict::Contraindicated,
+            },
+        );
         let jwt = self.signer.sign(ear).map_err(|e| {
             tracing::error!(error = %e, "signing the EAR failed");
             TrustError::Internal(format!("signing the attestation result failed: {e}"))
@@ -497,6 +514,7 @@ impl Trust for TrustService {
             });
         };
         let Ok(_permit) = self.appraisals.try_acquire() else {
+            self.config.metrics.overload_refusal("trust", "concurrency");
             return Err(TrustError::unavailable(
                 "trust service is at its appraisal concurrency limit",
             ));
@@ -508,7 +526,10 @@ impl Trust for TrustService {
         .await
         {
             Ok(result) => result,
-            Err(_) => Err(TrustError::unavailable("appraisal timed out")),
+            Err(_) => {
+                self.config.metrics.overload_refusal("trust", "timeout");
+                Err(TrustError::unavailable("appraisal timed out"))
+            }
         }
     }
 

@@ -98,6 +98,7 @@ pub(crate) async fn new_session(
         .put(&session_key(&id), body.clone(), expires_at)
         .await
         .map_err(|e| sessions_problem(&e))?;
+    state.config.metrics.session_created();
     let mut response = session_response(StatusCode::CREATED, body);
     if let Ok(location) = HeaderValue::from_str(&format!("session/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -279,6 +280,7 @@ impl Claim {
                 session.result = Some(outcome.ear);
                 let body = session.to_json();
                 self.finish(body.clone()).await?;
+                self.state.config.metrics.session_completed();
                 Ok(session_response(StatusCode::OK, body))
             }
             Err(e @ TrustError::Internal(_)) => {

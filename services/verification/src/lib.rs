@@ -46,6 +46,8 @@ pub struct VerificationConfig {
     pub discovery_max_age: Duration,
     /// Concurrency, time and body-size bounds for the API routes.
     pub limits: Limits,
+    /// The process's metrics: sessions created, completed and expired.
+    pub metrics: vouch_metrics::Metrics,
 }
 
 impl Default for VerificationConfig {
@@ -57,6 +59,7 @@ impl Default for VerificationConfig {
                 max_body_bytes: 256 * 1024,
                 ..Limits::default()
             },
+            metrics: vouch_metrics::Metrics::disabled(),
         }
     }
 }
@@ -99,6 +102,12 @@ pub fn router(
     health: Arc<Health>,
 ) -> Router {
     let limits = config.limits.clone();
+    if sessions.expired_total().is_some() {
+        let sessions = sessions.clone();
+        config
+            .metrics
+            .register_sessions_expired(move || sessions.expired_total().unwrap_or(0));
+    }
     let state = AppState {
         trust,
         sessions,

@@ -28,6 +28,10 @@ pub struct Running {
     pub management: Option<SocketAddr>,
     /// Trust gRPC address, when running.
     pub trust: Option<SocketAddr>,
+    /// Trust's metrics address, when configured.
+    pub trust_metrics: Option<SocketAddr>,
+    /// The metrics of this process.
+    pub metrics: vouch_metrics::Metrics,
     /// The in-process trust service, when this process runs it.
     pub trust_service: Option<Arc<TrustService>>,
     /// Cancelled by whoever wants the process to stop (signal, test).
@@ -121,6 +125,14 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         .context("loading the TLS certificate of the REST listeners (--tls-cert, --tls-key)")?;
     tls.extend(rest_tls.clone());
     let trust_tls = &settings.trust_tls;
+    // One registry for the whole process: every REST listener serves all
+    // of it, each service's series told apart by their `service` label.
+    let metrics = if settings.metrics.enabled {
+        vouch_metrics::Metrics::new()
+    } else {
+        vouch_metrics::Metrics::disabled()
+    };
+    let mut trust_metrics_addr = None;
 
     // The policy admin is the trust service itself, in-process or over the
     // same gRPC client the front ends use.
@@ -149,6 +161,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
                     reference_values: settings.trust.cache_reference_values,
                 },
                 corim_signers: crate::signers::load(&settings.corim)?,
+                metrics: metrics.clone(),
                 ..TrustConfig::default()
             },
         )?;
@@ -182,6 +195,20 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
                 .await
                 .context("serving trust")
         });
+        if let Some(addr) = settings.metrics.trust_addr
+            && metrics.is_enabled()
+        {
+            let listener = bind(addr, "trust metrics")?;
+            trust_metrics_addr = Some(listener.local_addr()?);
+            let router = vouch_http::metrics::metrics_routes(&metrics)
+                .fallback(vouch_http::limits::not_found);
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                vouch_http::serve::serve(listener, router, token, drain_timeout)
+                    .await
+                    .context("serving trust metrics")
+            });
+        }
         store = Some(opened);
         running_trust = Some(service.clone());
         let admin: Arc<dyn PolicyAdmin> = service.clone();
@@ -216,10 +243,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             vouch_verification::VerificationConfig {
                 session_ttl: Duration::from_secs(settings.verification.session_ttl_secs),
                 limits: settings.verification.limits(),
+                metrics: metrics.clone(),
                 ..Default::default()
             },
             health.clone(),
         );
+        let router = vouch_http::metrics::instrument(router, &metrics, "verification");
         let listener = bind(settings.verification_addr, "verification")?;
         verification_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -260,6 +289,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
+        let router = vouch_http::metrics::instrument(router, &metrics, "provisioning");
         let listener = bind(settings.provisioning_addr, "provisioning")?;
         provisioning_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -302,6 +332,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
+        let router = vouch_http::metrics::instrument(router, &metrics, "management");
         let listener = bind(settings.management_addr, "management")?;
         management_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -319,6 +350,8 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         provisioning: provisioning_addr,
         management: management_addr,
         trust: trust_addr,
+        trust_metrics: trust_metrics_addr,
+        metrics,
         trust_service: running_trust,
         stop: CancellationToken::new(),
         shutdown,

@@ -149,6 +149,13 @@ pub struct ServeArgs {
     /// Refuse unsigned CoRIMs [env: VOUCH_CORIM__REQUIRE_SIGNED=false]
     #[arg(long)]
     pub require_signed_corims: bool,
+    /// Record no metrics and serve no `/metrics` [env: VOUCH_METRICS__ENABLED=true]
+    #[arg(long)]
+    pub no_metrics: bool,
+    /// Serve trust's `/metrics` (plain HTTP) on this address, for a process
+    /// that runs trust without a REST role [env: VOUCH_METRICS__TRUST_ADDR]
+    #[arg(long)]
+    pub trust_metrics_addr: Option<SocketAddr>,
     /// Authentication of provisioning (role provisioner) and management
     /// (role manager); verification stays open [env: VOUCH_AUTH__MODE=none]
     #[arg(long, value_enum)]
@@ -261,6 +268,12 @@ impl ServeArgs {
         }
         if self.require_signed_corims {
             o.push(("corim.require_signed", config::Value::from(true)));
+        }
+        if self.no_metrics {
+            o.push(("metrics.enabled", config::Value::from(false)));
+        }
+        if let Some(a) = self.trust_metrics_addr {
+            o.push(("metrics.trust_addr", config::Value::from(a.to_string())));
         }
         if let Some(mode) = self.auth {
             o.push(("auth.mode", config::Value::from(mode.as_str())));

@@ -230,6 +230,27 @@ pub struct TlsSettings {
     pub key: Option<PathBuf>,
 }
 
+/// Prometheus metrics.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Record metrics and serve `GET /metrics` on every REST listener.
+    pub enabled: bool,
+    /// Where trust serves `GET /metrics` over plain HTTP: trust speaks only
+    /// gRPC, so a process running trust without a REST role (the split
+    /// topology) needs this to be scraped. Off unless set.
+    pub trust_addr: Option<SocketAddr>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enabled: true,
+            trust_addr: None,
+        }
+    }
+}
+
 impl TlsSettings {
     /// The files, when TLS is on.
     pub fn files(&self) -> Option<vouch_tls::ServerTlsFiles> {
@@ -467,6 +488,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Mutual TLS between the front ends and trust.
     pub trust_tls: TrustTlsSettings,
+    /// Prometheus metrics.
+    pub metrics: MetricsSettings,
     /// On SIGTERM, how long to keep serving while reporting not-ready, so
     /// load balancers stop sending new work first.
     pub drain_delay_ms: u64,
@@ -502,6 +525,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             tls: TlsSettings::default(),
             trust_tls: TrustTlsSettings::default(),
+            metrics: MetricsSettings::default(),
             drain_delay_ms: 0,
             drain_timeout_ms: 20_000,
             log_format: "text".to_owned(),
@@ -551,6 +575,7 @@ const SETTING_NAMES: &[&str] = &[
     "auth",
     "tls",
     "trust_tls",
+    "metrics",
     "drain_delay_ms",
     "drain_timeout_ms",
     "log_format",
