@@ -7,7 +7,8 @@
 //!   and a draining flag for graceful shutdown.
 //! - [`limits`]: the Tower layers that bound concurrency, time and body size,
 //!   answering 503 + `Retry-After` or 413 instead of letting queues grow.
-//! - [`metrics`]: `/metrics` and per-route request metrics.
+//! - [`metrics`]: `/metrics`.
+//! - [`observe`]: request ids, the access log and per-route request metrics.
 //! - [`serve`]: running a router with a bounded graceful shutdown.
 //! - [`trust`]: trust-service errors as problems, and its readiness check.
 //! - [`typed_response`]: a body in one of the front ends' media types.
@@ -16,6 +17,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod negotiate;
+pub mod observe;
 mod problem;
 pub mod serve;
 pub mod trust;

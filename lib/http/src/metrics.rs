@@ -1,22 +1,12 @@
-//! `/metrics` and the request metrics of a REST listener.
+//! `GET /metrics`, and the marker the limits put on their refusals.
 //!
-//! [`instrument`] wraps a service's whole router (API, health and
-//! fallbacks), so every answer is counted: 404s for unknown paths, 413s,
-//! and the 503s the limits give, which carry a [`Refusal`] marker so they
-//! are also counted as overload refusals. The route label is the matched
-//! route template (`/challenge-response/v1/session/{id}`), or `unmatched`,
-//! never the path itself.
-
-use std::time::Instant;
+//! Requests are recorded by [`crate::observe::instrument`].
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use vouch_metrics::Metrics;
-use vouch_metrics::http_method::Method;
 
 /// Marks a 503 given because a limit was reached (`concurrency`,
 /// `timeout`), for the overload refusal count.
@@ -25,27 +15,6 @@ pub struct Refusal(pub &'static str);
 
 /// The path metrics are served on.
 pub const METRICS_PATH: &str = "/metrics";
-
-#[derive(Clone)]
-struct Instrumented {
-    metrics: Metrics,
-    service: &'static str,
-}
-
-/// Adds `GET /metrics` to `router` and records every request it answers
-/// under `service`. With disabled metrics, `router` is returned unchanged.
-pub fn instrument(router: Router, metrics: &Metrics, service: &'static str) -> Router {
-    if !metrics.is_enabled() {
-        return router;
-    }
-    let state = Instrumented {
-        metrics: metrics.clone(),
-        service,
-    };
-    router
-        .merge(metrics_routes(metrics))
-        .layer(middleware::from_fn_with_state(state, record))
-}
 
 /// `GET /metrics` alone, for a listener that serves nothing else (trust's).
 pub fn metrics_routes(metrics: &Metrics) -> Router {
@@ -77,36 +46,23 @@ fn scrape(metrics: &Metrics, headers: &HeaderMap) -> Response {
     }
 }
 
-async fn record(State(state): State<Instrumented>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = Method::from_name(request.method().as_str());
-    // Taken before the request moves on; the extension is an Arc'd string.
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    state.metrics.http_request(
-        state.service,
-        &method,
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
-        state.metrics.overload_refusal(state.service, reason);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::{Observe, instrument};
     use axum::body::Body;
     use axum::routing::post;
     use tower::ServiceExt;
 
+    fn observe(metrics: &Metrics) -> Observe {
+        Observe {
+            metrics: metrics.clone(),
+        }
+    }
+
     fn app(metrics: &Metrics) -> Router {
         let api = Router::new().route("/things/{id}", post(|| async { "ok" }));
-        instrument(api, metrics, "test")
+        instrument(api, &observe(metrics), "test")
     }
 
     async fn call(router: &Router, method: &str, path: &str) -> Response {
@@ -181,7 +137,7 @@ mod tests {
                 response
             }),
         );
-        let router = instrument(api, &metrics, "test");
+        let router = instrument(api, &observe(&metrics), "test");
         assert_eq!(call(&router, "POST", "/busy").await.status(), 503);
         let text = body(call(&router, "GET", METRICS_PATH).await).await;
         assert!(

@@ -240,7 +240,7 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let Some(f) = &self.0 else { return };
-        let method = method.label();
+        let method = method.as_str();
         f.requests
             .get_or_create(&RequestLabels {
                 service,
@@ -387,7 +387,8 @@ pub mod http_method {
             }
         }
 
-        pub(crate) fn label(self) -> &'static str {
+        /// The method's name, or `other`.
+        pub fn as_str(self) -> &'static str {
             match self {
                 Method::Get => "GET",
                 Method::Head => "HEAD",

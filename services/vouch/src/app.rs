@@ -133,6 +133,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         vouch_metrics::Metrics::disabled()
     };
     let mut trust_metrics_addr = None;
+    let observe = vouch_http::observe::Observe {
+        metrics: metrics.clone(),
+    };
 
     // The policy admin is the trust service itself, in-process or over the
     // same gRPC client the front ends use.
@@ -248,7 +251,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::metrics::instrument(router, &metrics, "verification");
+        let router = vouch_http::observe::instrument(router, &observe, "verification");
         let listener = bind(settings.verification_addr, "verification")?;
         verification_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -289,7 +292,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::metrics::instrument(router, &metrics, "provisioning");
+        let router = vouch_http::observe::instrument(router, &observe, "provisioning");
         let listener = bind(settings.provisioning_addr, "provisioning")?;
         provisioning_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -332,7 +335,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::metrics::instrument(router, &metrics, "management");
+        let router = vouch_http::observe::instrument(router, &observe, "management");
         let listener = bind(settings.management_addr, "management")?;
         management_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();

@@ -1,6 +1,7 @@
-//! `/metrics`: served on every REST listener (and trust's metrics listener
-//! when asked for), in a format a Prometheus parser reads, with counters
-//! that move when a verification happens.
+//! What operators see: `/metrics` on every REST listener (and trust's
+//! metrics listener when asked for), in a format a Prometheus parser reads,
+//! with counters that move when a verification happens; request ids and
+//! the access log.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::procs::Vouch;
 use common::*;
 use prom_text_format_parser::{Metric, Scrape, Type, ValueType};
 use vouch_testkit::corim::PsaCorimEncoding;
@@ -253,4 +255,97 @@ async fn trust_serves_its_metrics_on_its_own_listener() {
     assert_eq!(other.status(), 404);
     stop.cancel();
     done.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn each_request_gets_an_id_and_a_json_access_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let any = "127.0.0.1:0".to_owned();
+    let mut args: Vec<String> = [
+        "--data-dir",
+        &dir.path().join("data").display().to_string(),
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for flag in [
+        "--verification-addr",
+        "--provisioning-addr",
+        "--management-addr",
+        "--trust-addr",
+    ] {
+        args.push(flag.into());
+        args.push(any.clone());
+    }
+    let proc = Vouch::spawn(
+        "json-log",
+        dir.path(),
+        &args,
+        &[("VOUCH_LOG", "warn,vouch::access=info")],
+    );
+    let mut vouch = Vouch::listening_of(proc, &["verification"]).await;
+    let base = format!("http://{}", vouch.verification.unwrap());
+    let client = reqwest::Client::new();
+
+    let chosen = client
+        .post(format!("{base}/challenge-response/v1/newSession"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), 201);
+    assert_eq!(chosen.headers()["x-request-id"], "trace-me-42");
+    let generated = client
+        .get(format!("{base}/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.status(), 404);
+    let generated_id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        uuid::Uuid::parse_str(&generated_id).is_ok(),
+        "{generated_id}"
+    );
+
+    // The lines are written as the responses go; give the writer a moment.
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        lines = vouch
+            .proc()
+            .log_tail()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|l| l["target"] == "vouch::access")
+            .collect();
+        if lines.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let line = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["request_id"] == id)
+            .unwrap_or_else(|| panic!("no access line for {id}: {lines:?}"))
+            .clone()
+    };
+    let created = line("trace-me-42");
+    assert_eq!(created["fields"]["service"], "verification");
+    assert_eq!(created["fields"]["method"], "POST");
+    assert_eq!(
+        created["fields"]["route"],
+        "/challenge-response/v1/newSession"
+    );
+    assert_eq!(created["fields"]["status"], 201);
+    assert!(created["fields"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    let missing = line(&generated_id);
+    assert_eq!(missing["fields"]["route"], "unmatched");
+    assert_eq!(missing["fields"]["path"], "/no/such/route");
+    assert_eq!(missing["fields"]["status"], 404);
+    vouch.stop(std::time::Duration::from_secs(10)).await;
 }
