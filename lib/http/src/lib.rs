@@ -7,7 +7,7 @@
 //!   and a draining flag for graceful shutdown.
 //! - [`limits`]: the Tower layers that bound concurrency, time and body size,
 //!   answering 503 + `Retry-After` or 413 instead of letting queues grow.
-//! - [`metrics`]: `/metrics`.
+//! - [`metrics`]: serving `GET /metrics`.
 //! - [`observe`]: request ids, the access log and per-route request metrics.
 //! - [`serve`]: running a router with a bounded graceful shutdown.
 //! - [`trust`]: trust-service errors as problems, and its readiness check.
