@@ -165,7 +165,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_or_unusable_request_id_is_replaced_by_a_uuid() {
-        let long = vec![b'a'; MAX_REQUEST_ID + 1];
+        let long = [b'a'; MAX_REQUEST_ID + 1];
         for header in [
             None,
             Some(&b"has space"[..]),

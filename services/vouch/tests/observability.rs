@@ -12,8 +12,6 @@ use std::net::SocketAddr;
 use common::procs::Vouch;
 use common::*;
 use prom_text_format_parser::{Metric, Scrape, Type, ValueType};
-use vouch_testkit::corim::PsaCorimEncoding;
-use vouch_testkit::psa::{Device, SwComponent};
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -63,17 +61,7 @@ async fn a_verification_moves_the_counters_every_listener_serves() {
     let app = spawn_app().await;
     let before = scrape(&app.client, &app.verification).await;
 
-    let device = Device::generate().unwrap();
-    app.provision_ok(
-        CORIM_CURRENT_MT,
-        corim_for(&[&device], PsaCorimEncoding::Current),
-    )
-    .await;
-    let (session, nonce) = app.session("").await;
-    let token = device
-        .token(&nonce, &SwComponent::acme_components())
-        .unwrap();
-    let response = app.submit(&session, PSA_TOKEN_MT, token).await;
+    let (session, response) = app.verify_new_device().await;
     assert_eq!(response.status(), 200);
     // A path nobody serves, whose id must not become a label.
     let missing = format!("{}/no/such/path-7f3a", app.verification);

@@ -235,6 +235,24 @@ impl TestApp {
         (lists.pop().unwrap(), provisioning)
     }
 
+    /// Provisions a new PSA device with the ACME reference values, opens a
+    /// session and submits the device's evidence for it: the session URL
+    /// and the response to the submission.
+    pub async fn verify_new_device(&self) -> (String, reqwest::Response) {
+        let device = Device::generate().unwrap();
+        self.provision_ok(
+            CORIM_CURRENT_MT,
+            corim_for(&[&device], PsaCorimEncoding::Current),
+        )
+        .await;
+        let (session, nonce) = self.session("").await;
+        let token = device
+            .token(&nonce, &SwComponent::acme_components())
+            .unwrap();
+        let response = self.submit(&session, PSA_TOKEN_MT, token).await;
+        (session, response)
+    }
+
     /// The EAR verification key from the well-known document.
     pub async fn ear_key(&self) -> vouch_crypto::VerifyingKey {
         ear_key_of(&self.client, &self.verification).await
