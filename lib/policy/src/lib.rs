@@ -47,6 +47,12 @@ pub const MAX_NUMBER_EXPONENT: u32 = 308;
 /// levels.
 pub const MAX_NESTING: usize = 16;
 
+/// Longest chain of rules and functions referring to one another (`a`
+/// uses `b`, which uses `c`, …), the preamble's included. regorus follows
+/// each step by recursion: 1,000 steps overflowed a 2 MiB thread and
+/// aborted the process; 400 did not; appraisal policies use a handful.
+pub const MAX_REFERENCE_DEPTH: usize = 64;
+
 /// Longest a single evaluation may run before it is abandoned. A policy
 /// that loops (or is simply too slow) must not hold an appraisal worker.
 pub const EVALUATION_TIME_LIMIT: Duration = Duration::from_millis(250);
@@ -165,6 +171,12 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
     if let Some(cycle) = recursion::cycle(&[PREAMBLE, rules]) {
         return Err(PolicyError::Compile(format!(
             "policy.rego: functions must not be recursive: {cycle}"
+        )));
+    }
+    if let Some(chain) = recursion::chain_longer_than(&[PREAMBLE, rules], MAX_REFERENCE_DEPTH) {
+        return Err(PolicyError::Compile(format!(
+            "policy.rego: rules and functions refer to one another more than \
+             {MAX_REFERENCE_DEPTH} deep: {chain}"
         )));
     }
     set_time_limit();

@@ -132,6 +132,86 @@ pub(crate) fn cycle(modules: &[&str]) -> Option<String> {
     None
 }
 
+/// The longest chain of definitions (rules or functions) that refer to one
+/// another, as `a -> b -> c`, when it is longer than `limit`.
+///
+/// regorus follows a reference from one rule or function to the next by
+/// recursion, a few kilobytes of stack each: a chain of 1,000 generated
+/// rules overflowed a 2 MiB thread (the size of the tokio threads trust
+/// compiles and evaluates on), which aborts the process. Chains through a
+/// cycle are cut where the cycle closes (regorus reports a rule that
+/// depends on itself; functions cannot, [`cycle`] refuses those first).
+pub(crate) fn chain_longer_than(modules: &[&str], limit: usize) -> Option<String> {
+    let defs: Vec<_> = modules.iter().flat_map(|m| definitions(m)).collect();
+    let names: BTreeSet<&str> = defs.iter().map(|(name, _, _)| *name).collect();
+    let mut refers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (name, _, mentions) in &defs {
+        refers.entry(name).or_default().extend(
+            mentions
+                .iter()
+                .copied()
+                .filter(|m| m != name && names.contains(m)),
+        );
+    }
+    // For each definition, the longest chain that starts there (its length
+    // and next step), found depth first with an explicit stack.
+    let mut longest: BTreeMap<&str, (usize, Option<&str>)> = BTreeMap::new();
+    let mut open: BTreeSet<&str> = BTreeSet::new();
+    for &start in refers.keys() {
+        if longest.contains_key(start) {
+            continue;
+        }
+        let mut stack: Vec<(&str, std::vec::IntoIter<&str>)> = vec![(
+            start,
+            refers[start]
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )];
+        open.insert(start);
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            match next.next() {
+                Some(to) if !longest.contains_key(to) && !open.contains(to) => {
+                    open.insert(to);
+                    let onward = refers
+                        .get(to)
+                        .map(|r| r.iter().copied().collect::<Vec<_>>());
+                    stack.push((to, onward.unwrap_or_default().into_iter()));
+                }
+                Some(_) => {}
+                None => {
+                    // Every successor is finished or on the current path
+                    // (a cycle, cut here).
+                    let best = refers[node]
+                        .iter()
+                        .filter_map(|to| longest.get(to).map(|(n, _)| (*n, *to)))
+                        .max();
+                    longest.insert(node, best.map_or((1, None), |(n, to)| (n + 1, Some(to))));
+                    open.remove(node);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    let (start, (depth, _)) = longest.iter().max_by_key(|(_, (n, _))| *n)?;
+    if *depth <= limit {
+        return None;
+    }
+    let mut chain = vec![*start];
+    let mut at = *start;
+    while let Some((_, Some(next))) = longest.get(at) {
+        if chain.len() > limit + 1 {
+            chain.push("…");
+            break;
+        }
+        chain.push(next);
+        at = next;
+    }
+    Some(format!("{} ({depth} deep)", chain.join(" -> ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +243,45 @@ mod tests {
                 "{rules}"
             );
         }
+    }
+
+    fn chain(kind: &str, n: usize) -> String {
+        let mut rules = String::from("package policy\n");
+        for i in 0..n {
+            match kind {
+                "rules" => rules.push_str(&format!("r{i} = r{}\n", i + 1)),
+                _ => rules.push_str(&format!("f{i}(x) = y {{ y := f{}(x) }}\n", i + 1)),
+            }
+        }
+        match kind {
+            "rules" => rules.push_str(&format!("r{n} = 1\n")),
+            _ => rules.push_str(&format!("f{n}(x) = x\n")),
+        }
+        rules
+    }
+
+    #[test]
+    fn long_chains_of_rules_or_functions_are_found() {
+        for kind in ["rules", "functions"] {
+            let long = chain(kind, 40);
+            let found = chain_longer_than(&[crate::PREAMBLE, &long], 32).expect(kind);
+            assert!(found.ends_with("(41 deep)"), "{found}");
+            assert!(found.contains(" -> ") && found.contains('…'), "{found}");
+            let short = chain(kind, 20);
+            assert_eq!(
+                chain_longer_than(&[crate::PREAMBLE, &short], 32),
+                None,
+                "{kind}"
+            );
+        }
+        // A cycle through rules is cut, not followed for ever.
+        let cyclic = "package policy\na = b\nb = c\nc = a\n";
+        assert_eq!(chain_longer_than(&[crate::PREAMBLE, cyclic], 32), None);
+        assert!(
+            chain_longer_than(&[cyclic], 2)
+                .unwrap()
+                .ends_with("(3 deep)")
+        );
     }
 
     #[test]

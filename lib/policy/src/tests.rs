@@ -460,6 +460,25 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
             ),
             "brackets nested more than 16 deep",
         ),
+        (
+            // Overflowed a 2 MiB thread (this test's) inside regorus.
+            format!(
+                "package policy\n{}r1000 = 2\nexecutables = r0\n",
+                (0..1000)
+                    .map(|i| format!("r{i} = r{}\n", i + 1))
+                    .collect::<String>()
+            ),
+            "rules and functions refer to one another more than 64 deep: outcome -> executables -> r0 -> r1",
+        ),
+        (
+            format!(
+                "package policy\n{}f1000(x) = x\nexecutables = f0(2)\n",
+                (0..1000)
+                    .map(|i| format!("f{i}(x) = y {{ y := f{}(x) }}\n", i + 1))
+                    .collect::<String>()
+            ),
+            "(1003 deep)",
+        ),
     ] {
         let error = compile(&rules).unwrap_err().to_string();
         assert!(error.contains(expect), "{error}");
@@ -473,4 +492,13 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
         "[".repeat(40)
     );
     compile(&deep).unwrap();
+    // A chain of 60 rules after the preamble's two steps still compiles
+    // and runs.
+    let chain = format!(
+        "package policy\n{}r60 = 2\nexecutables = r0\n",
+        (0..60)
+            .map(|i| format!("r{i} = r{}\n", i + 1))
+            .collect::<String>()
+    );
+    compile(&chain).unwrap();
 }
