@@ -47,6 +47,10 @@ pub const MAX_NUMBER_EXPONENT: u32 = 308;
 /// levels.
 pub const MAX_NESTING: usize = 16;
 
+/// Most minus signs in a row (`a - -b` has two); each unary minus is a
+/// level of recursion in regorus's parser.
+pub const MAX_MINUS_RUN: usize = 2;
+
 /// Longest chain of rules and functions referring to one another (`a`
 /// uses `b`, which uses `c`, …), the preamble's included. regorus follows
 /// each step by recursion: 1,000 steps overflowed a 2 MiB thread and
@@ -211,7 +215,8 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
 
 /// Refuses, before regorus parses anything, number literals over
 /// [`MAX_NUMBER_LITERAL`] characters or with an exponent over
-/// [`MAX_NUMBER_EXPONENT`], and brackets nested over [`MAX_NESTING`] deep.
+/// [`MAX_NUMBER_EXPONENT`], brackets nested over [`MAX_NESTING`] deep, and
+/// more than [`MAX_MINUS_RUN`] minus signs in a row.
 /// It follows regorus's lexer just far enough to tell numbers and brackets
 /// from those inside names, strings and comments. Public so that what
 /// parses a policy before [`compile`] (the fuzz targets) can apply it first.
@@ -242,6 +247,28 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                 line += 1;
                 line_start = i + 1;
                 i += 1;
+            }
+            b'-' => {
+                // regorus parses each unary minus by recursion (about ten
+                // frames each): a run of them overflowed the stack (found by
+                // fuzzing). Rego needs at most two in a row (`a - -b`).
+                let start = i;
+                let mut minuses = 0;
+                while i < bytes.len() && matches!(bytes[i], b'-' | b' ' | b'\t' | b'\r' | b'\n') {
+                    if bytes[i] == b'-' {
+                        minuses += 1;
+                    } else if bytes[i] == b'\n' {
+                        line += 1;
+                        line_start = i + 1;
+                    }
+                    i += 1;
+                }
+                if minuses > MAX_MINUS_RUN {
+                    return Err(PolicyError::Compile(format!(
+                        "policy.rego:{line}:{}: more than {MAX_MINUS_RUN} minus signs in a row",
+                        start.saturating_sub(line_start) + 1
+                    )));
+                }
             }
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {

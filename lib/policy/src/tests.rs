@@ -461,6 +461,19 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
             "brackets nested more than 16 deep",
         ),
         (
+            // Found by fuzzing: overflowed the fuzzer's 8 MiB stack in
+            // regorus's parser.
+            format!("package policy\nexecutables = {}1\n", "- ".repeat(2000)),
+            "policy.rego:2:15: more than 2 minus signs in a row",
+        ),
+        (
+            format!(
+                "package policy\nexecutables = x {{ x := 3 -{}1 }}\n",
+                "-\n".repeat(5)
+            ),
+            "more than 2 minus signs in a row",
+        ),
+        (
             // Overflowed a 2 MiB thread (this test's) inside regorus.
             format!(
                 "package policy\n{}r1000 = 2\nexecutables = r0\n",
@@ -501,4 +514,6 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
             .collect::<String>()
     );
     compile(&chain).unwrap();
+    // Binary then unary minus, and minus inside strings and comments.
+    compile("package policy\nx := 3 - -1 # ---\ny := \"----\"\nz := 1e-5 - 2\n").unwrap();
 }
