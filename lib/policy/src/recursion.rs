@@ -212,9 +212,28 @@ pub(crate) fn chain_longer_than(modules: &[&str], limit: usize) -> Option<String
     Some(format!("{} ({depth} deep)", chain.join(" -> ")))
 }
 
+/// A policy whose rules (`kind` "rules") or functions refer to one another
+/// in a chain `n` long, for the tests of the depth limit.
+#[cfg(test)]
+pub(crate) fn chain(kind: &str, n: usize) -> String {
+    let mut rules = String::from("package policy\n");
+    for i in 0..n {
+        match kind {
+            "rules" => rules.push_str(&format!("r{i} = r{}\n", i + 1)),
+            _ => rules.push_str(&format!("f{i}(x) = y {{ y := f{}(x) }}\n", i + 1)),
+        }
+    }
+    match kind {
+        "rules" => rules.push_str(&format!("r{n} = 1\n")),
+        _ => rules.push_str(&format!("f{n}(x) = x\n")),
+    }
+    rules
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recursion::chain;
 
     #[test]
     fn recursive_functions_are_found_directly_and_through_others() {
@@ -243,21 +262,6 @@ mod tests {
                 "{rules}"
             );
         }
-    }
-
-    fn chain(kind: &str, n: usize) -> String {
-        let mut rules = String::from("package policy\n");
-        for i in 0..n {
-            match kind {
-                "rules" => rules.push_str(&format!("r{i} = r{}\n", i + 1)),
-                _ => rules.push_str(&format!("f{i}(x) = y {{ y := f{}(x) }}\n", i + 1)),
-            }
-        }
-        match kind {
-            "rules" => rules.push_str(&format!("r{n} = 1\n")),
-            _ => rules.push_str(&format!("f{n}(x) = x\n")),
-        }
-        rules
     }
 
     #[test]

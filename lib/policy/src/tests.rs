@@ -476,19 +476,15 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
         (
             // Overflowed a 2 MiB thread (this test's) inside regorus.
             format!(
-                "package policy\n{}r1000 = 2\nexecutables = r0\n",
-                (0..1000)
-                    .map(|i| format!("r{i} = r{}\n", i + 1))
-                    .collect::<String>()
+                "{}executables = r0\n",
+                crate::recursion::chain("rules", 1000)
             ),
             "rules and functions refer to one another more than 64 deep: outcome -> executables -> r0 -> r1",
         ),
         (
             format!(
-                "package policy\n{}f1000(x) = x\nexecutables = f0(2)\n",
-                (0..1000)
-                    .map(|i| format!("f{i}(x) = y {{ y := f{}(x) }}\n", i + 1))
-                    .collect::<String>()
+                "{}executables = f0(2)\n",
+                crate::recursion::chain("functions", 1000)
             ),
             "(1003 deep)",
         ),
@@ -507,12 +503,7 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
     compile(&deep).unwrap();
     // A chain of 60 rules after the preamble's two steps still compiles
     // and runs.
-    let chain = format!(
-        "package policy\n{}r60 = 2\nexecutables = r0\n",
-        (0..60)
-            .map(|i| format!("r{i} = r{}\n", i + 1))
-            .collect::<String>()
-    );
+    let chain = format!("{}executables = r0\n", crate::recursion::chain("rules", 60));
     compile(&chain).unwrap();
     // Binary then unary minus, and minus inside strings and comments.
     compile("package policy\nx := 3 - -1 # ---\ny := \"----\"\nz := 1e-5 - 2\n").unwrap();
