@@ -30,8 +30,6 @@ pub struct Running {
     pub trust: Option<SocketAddr>,
     /// Trust's metrics address, when configured.
     pub trust_metrics: Option<SocketAddr>,
-    /// The metrics of this process.
-    pub metrics: vouch_metrics::Metrics,
     /// The in-process trust service, when this process runs it.
     pub trust_service: Option<Arc<TrustService>>,
     /// Cancelled by whoever wants the process to stop (signal, test).
@@ -354,7 +352,6 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         management: management_addr,
         trust: trust_addr,
         trust_metrics: trust_metrics_addr,
-        metrics,
         trust_service: running_trust,
         stop: CancellationToken::new(),
         shutdown,
