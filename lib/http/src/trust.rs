@@ -82,6 +82,10 @@ impl ReadinessCheck for TrustReady {
             Err(e) => Err(e.to_string()),
         }
     }
+
+    fn answered_recently(&self) -> bool {
+        self.0.answered_within(crate::health::ANSWERED_RECENTLY)
+    }
 }
 
 /// Adds Veraison's discovery caching headers: `Cache-Control: max-age` and
@@ -142,5 +146,34 @@ mod tests {
                 assert_eq!(response.headers()[header::ACCEPT], "a/b, c/d");
             }
         }
+    }
+
+    /// Whatever listens at trust's address may not be trust: a REST
+    /// listener (a port mix-up, or a port reused after trust died) answers
+    /// gRPC calls with a problem+json 404. The front end must see trust as
+    /// unavailable (503, not ready), not fail with a 500.
+    #[tokio::test]
+    async fn a_rest_listener_at_trusts_address_is_unavailable_not_a_500() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().fallback(crate::limits::not_found);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let trust = vouch_trust_api::GrpcTrust::connect_lazy(
+            &[format!("http://{addr}")],
+            &vouch_trust_api::GrpcTrustOptions::default(),
+        )
+        .unwrap();
+        let error = trust.verification_media_types().await.unwrap_err();
+        assert!(
+            error.to_string().contains("does not speak trust's gRPC"),
+            "{error:?}"
+        );
+        let response = problem(&error).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // Like an unreachable trust, it is retried after a back-off, and
+        // readiness fails meanwhile.
+        let ready = TrustReady(Arc::new(trust));
+        let reason = ready.check().await.unwrap_err();
+        assert!(reason.contains("unavailable"), "{reason}");
     }
 }

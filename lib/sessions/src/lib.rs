@@ -83,6 +83,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Cheap liveness check for readiness probes.
     async fn ping(&self) -> Result<(), SessionError>;
 
+    /// Whether the store answered a read or write within `window`.
+    /// Readiness consults it when [`ping`](Self::ping) times out: a store
+    /// that keeps answering real traffic is busy, not gone. Stores whose
+    /// ping cannot time out (in-process) say `false`.
+    fn answered_within(&self, _window: std::time::Duration) -> bool {
+        false
+    }
+
     /// Sessions this store has expired so far, where it can tell (the
     /// in-process store); `None` where expiry happens out of sight
     /// (memcached drops expired items itself).

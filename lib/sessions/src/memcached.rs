@@ -97,6 +97,38 @@ pub struct MemcachedSessionStore {
     client: AsyncMetaClient,
     key_prefix: String,
     servers: Vec<String>,
+    /// When memcached last answered a read or write, for
+    /// [`SessionStore::answered_within`].
+    answered: std::sync::Arc<Answered>,
+}
+
+/// When memcached last answered: milliseconds since the store was made
+/// (plus one, so that zero means never), one relaxed atomic store per
+/// answer. (`vouch_trust_api` keeps the same for trust; the two crates
+/// share no dependency to hold it.)
+struct Answered {
+    since: std::time::Instant,
+    at_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Answered {
+    fn millis(&self) -> u64 {
+        u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    fn now(&self) {
+        self.at_ms.store(
+            self.millis().saturating_add(1),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn within(&self, window: std::time::Duration) -> bool {
+        let at = self.at_ms.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0
+            && self.millis().saturating_sub(at - 1)
+                <= u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 impl std::fmt::Debug for MemcachedSessionStore {
@@ -146,6 +178,10 @@ impl MemcachedSessionStore {
             client,
             key_prefix: options.key_prefix,
             servers: servers.to_vec(),
+            answered: std::sync::Arc::new(Answered {
+                since: std::time::Instant::now(),
+                at_ms: std::sync::atomic::AtomicU64::new(0),
+            }),
         })
     }
 
@@ -223,6 +259,7 @@ impl SessionStore for MemcachedSessionStore {
             .run(Set::new(&key, &value).ttl_raw(exptime))
             .await
             .map_err(|e| classify(SessionOp::Put, e))?;
+        self.answered.now();
         if result.applied() {
             Ok(())
         } else {
@@ -240,6 +277,7 @@ impl SessionStore for MemcachedSessionStore {
             .run(Get::new(&key))
             .await
             .map_err(|e| classify(SessionOp::Get, e))?;
+        self.answered.now();
         Ok(match result.status {
             GetStatus::Hit => Some(Bytes::from(result.value.unwrap_or_default())),
             _ => None,
@@ -263,6 +301,7 @@ impl SessionStore for MemcachedSessionStore {
             .run(Get::new(&key).meta(Meta::NONE.cas()))
             .await
             .map_err(|e| classify(SessionOp::Get, e))?;
+        self.answered.now();
         if result.status != GetStatus::Hit {
             return Ok(None);
         }
@@ -305,6 +344,7 @@ impl SessionStore for MemcachedSessionStore {
                 .await
                 .map_err(|e| classify(SessionOp::CompareAndSwap, e))?,
         };
+        self.answered.now();
         match result.status {
             // A removal has no new CAS value; neither has a store whose
             // answer lacked it (it was asked for). `expected` then stands
@@ -320,6 +360,10 @@ impl SessionStore for MemcachedSessionStore {
                 source: format!("memcached did not swap the session: {other:?}").into(),
             }),
         }
+    }
+
+    fn answered_within(&self, window: Duration) -> bool {
+        self.answered.within(window)
     }
 
     async fn ping(&self) -> Result<(), SessionError> {

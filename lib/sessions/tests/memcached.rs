@@ -44,9 +44,12 @@ async fn put_get_delete_round_trip() {
         .await
         .unwrap();
     store.ping().await.unwrap();
+    // Readiness counts only answers to real reads and writes.
+    assert!(!store.answered_within(Duration::from_secs(60)));
 
     let id = "5c5bd88b-7d3a-11ee-b962-0242ac120002";
     assert_eq!(store.get(id).await.unwrap(), None);
+    assert!(store.answered_within(Duration::from_secs(60)));
     let body = Bytes::from_static(b"{\"status\":\"waiting\",\"nonce\":\"QUJDRA==\"}");
     store.put(id, body.clone(), in_secs(150)).await.unwrap();
     assert_eq!(store.get(id).await.unwrap(), Some(body));

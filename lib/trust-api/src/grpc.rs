@@ -182,6 +182,37 @@ pub struct GrpcTrust {
     verification_types: Cached<Arc<[MediaType]>>,
     provisioning_types: Cached<Arc<[MediaType]>>,
     ear_key: Cached<Arc<serde_json::Value>>,
+    /// When trust last answered a call, for [`Trust::answered_within`].
+    answered: Answered,
+}
+
+/// When trust last answered: milliseconds since the client was made (plus
+/// one, so that zero means never), one relaxed atomic store per call.
+/// (`vouch_sessions` keeps the same for memcached; the two crates share no
+/// dependency to hold it.)
+struct Answered {
+    since: Instant,
+    at_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Answered {
+    fn millis(&self) -> u64 {
+        u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    fn now(&self) {
+        self.at_ms.store(
+            self.millis().saturating_add(1),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn within(&self, window: Duration) -> bool {
+        let at = self.at_ms.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0
+            && self.millis().saturating_sub(at - 1)
+                <= u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 impl GrpcTrust {
@@ -230,6 +261,10 @@ impl GrpcTrust {
             verification_types: Cached::new(options.metadata_ttl),
             provisioning_types: Cached::new(options.metadata_ttl),
             ear_key: Cached::new(options.metadata_ttl),
+            answered: Answered {
+                since: Instant::now(),
+                at_ms: std::sync::atomic::AtomicU64::new(0),
+            },
         })
     }
 
@@ -243,6 +278,9 @@ impl GrpcTrust {
             backoff.check()?;
         }
         let result = f(self.client.clone()).await;
+        if result.is_ok() {
+            self.answered.now();
+        }
         if let Some(backoff) = &self.backoff {
             match &result {
                 Err(status) if is_unreachable(status) => backoff.failed(),
@@ -265,6 +303,10 @@ fn media_types(list: pb::MediaTypeList) -> Result<Arc<[MediaType]>, TrustError> 
 
 #[async_trait::async_trait]
 impl Trust for GrpcTrust {
+    fn answered_within(&self, window: Duration) -> bool {
+        self.answered.within(window)
+    }
+
     async fn service_state(&self) -> Result<ServiceState, TrustError> {
         let state = self
             .call(|mut c| async move { c.get_service_state(pb::Empty {}).await })
@@ -496,6 +538,20 @@ fn is_unreachable(status: &Status) -> bool {
     (matches!(status.code(), Code::Unavailable | Code::Cancelled)
         && status.metadata().get(RETRY_AFTER_METADATA).is_none())
         || transport_failure(status).is_some()
+        || not_grpc(status)
+}
+
+/// Whether tonic made `status` up because the answer was not gRPC at all:
+/// no `grpc-status` from the peer, or a body that is not gRPC frames. Then
+/// whatever listens at trust's address is not trust (a REST listener, a
+/// web server, a proxy's error page): for the front end, trust is
+/// unavailable, not failing. Trust's own statuses always carry
+/// `grpc-status` and its own message. (tonic's wording; a unit test in
+/// `vouch-http` pins it with a real REST listener.)
+fn not_grpc(status: &Status) -> bool {
+    let message = status.message();
+    message.starts_with("grpc-status header missing")
+        || message.starts_with("protocol error: received message with invalid compression flag")
 }
 
 /// When `status` was made by this client's transport rather than sent by
@@ -524,6 +580,15 @@ pub fn from_status(status: Status) -> TrustError {
     if let Some(causes) = transport_failure(&status) {
         return TrustError::Unavailable {
             reason: format!("trust unreachable: {causes}"),
+            retry_after: TrustError::DEFAULT_RETRY_AFTER,
+        };
+    }
+    if not_grpc(&status) {
+        return TrustError::Unavailable {
+            reason: format!(
+                "the server at trust's address does not speak trust's gRPC: {}",
+                status.message()
+            ),
             retry_after: TrustError::DEFAULT_RETRY_AFTER,
         };
     }
@@ -692,6 +757,23 @@ mod tests {
             "{reason}"
         );
         assert!(retry_after > Duration::from_secs(4));
+        // Failures are no answers: readiness gets no cover from them.
+        assert!(!trust.answered_within(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn an_answer_counts_for_its_window_only() {
+        let answered = Answered {
+            since: Instant::now(),
+            at_ms: std::sync::atomic::AtomicU64::new(0),
+        };
+        assert!(!answered.within(Duration::from_secs(3600)));
+        answered.now();
+        assert!(answered.within(Duration::from_secs(3600)));
+        // An answer as old as the process is outside a zero window once a
+        // millisecond has passed.
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!answered.within(Duration::ZERO));
     }
 
     #[test]

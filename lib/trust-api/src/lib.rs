@@ -151,6 +151,15 @@ pub trait Trust: Send + Sync + 'static {
     /// State and version of the trust service.
     async fn service_state(&self) -> Result<ServiceState, TrustError>;
 
+    /// Whether trust answered a call from this client within `window`.
+    /// Readiness consults it when a probe times out: a trust that keeps
+    /// answering real traffic is busy, not gone. A client that does not
+    /// keep track (an in-process trust, whose probe cannot time out) says
+    /// `false`.
+    fn answered_within(&self, _window: std::time::Duration) -> bool {
+        false
+    }
+
     /// Appraises evidence and returns a signed EAR. Bad evidence is not an
     /// error: it yields a non-affirming EAR. Errors mean the service could
     /// not do its job (store down, overload, internal fault).

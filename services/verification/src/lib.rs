@@ -84,6 +84,10 @@ impl health::ReadinessCheck for SessionsReady {
     async fn check(&self) -> Result<(), String> {
         self.0.ping().await.map_err(|e| e.to_string())
     }
+
+    fn answered_recently(&self) -> bool {
+        self.0.answered_within(health::ANSWERED_RECENTLY)
+    }
 }
 
 /// The readiness state for this service: trust and the session store.

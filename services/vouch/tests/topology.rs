@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::procs::{self, Haproxy, Topology};
+use common::procs::{self, Checks, Haproxy, Topology};
 use common::*;
 use sqlx::{Connection as _, Executor as _};
 use vouch_testkit::corim::PsaCorimEncoding;
@@ -202,7 +202,11 @@ async fn flow(client: &reqwest::Client, base: &str, device: &Device) -> Result<F
 
 /// Asserts a 503 problem document with `Retry-After`.
 async fn assert_unavailable(response: reqwest::Response, what: &str) {
-    assert_eq!(response.status(), 503, "{what}");
+    let status = response.status();
+    if status != 503 {
+        let body = response.text().await.unwrap_or_default();
+        panic!("{what}: {status}, not 503: {body}");
+    }
     assert!(
         response.headers().contains_key("retry-after"),
         "{what}: no Retry-After"
@@ -597,6 +601,17 @@ async fn a_front_end_started_before_trust_waits_not_ready_then_serves() {
         return;
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], procs::free_port()));
+    // Hold trust's port, closing every connection, until trust takes it:
+    // left free for seconds, it was once given to another test's REST
+    // listener, whose 404s the front end then got instead of trust.
+    let holder = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let holding = tokio::spawn(async move {
+        loop {
+            if let Ok((connection, _)) = holder.accept().await {
+                drop(connection);
+            }
+        }
+    });
     let mut verification = topology.verification(&[addr], &[]).await;
     let client = client();
     let base = verification.verification_url();
@@ -618,6 +633,8 @@ async fn a_front_end_started_before_trust_waits_not_ready_then_serves() {
         "the front end keeps running without trust"
     );
 
+    holding.abort();
+    let _ = holding.await;
     let trust = topology.trust_at(addr, &[]).await;
     let took = procs::wait_for_status(&client, &ready, 200, Duration::from_secs(10)).await;
     eprintln!("verification ready {took:?} after trust started");
@@ -975,7 +992,12 @@ async fn sigterm_behind_a_load_balancer_loses_no_request() {
         &haproxy_bin,
         topology.dir(),
         &[v0.verification.unwrap(), v1.verification.unwrap()],
-        100,
+        // Fast checks, so that the drain is seen within the test: a quiet
+        // machine answers a check in milliseconds.
+        Checks {
+            inter_ms: 100,
+            fall: 2,
+        },
     )
     .await;
     let lb = haproxy.url();
@@ -1262,7 +1284,20 @@ async fn thousand_clients_run(secs: u64, clients: usize) {
     }
     let provisioning = topology.provisioning(&t, &[]).await;
     let backends: Vec<SocketAddr> = fronts.iter().map(|v| v.verification.unwrap()).collect();
-    let haproxy = Haproxy::start(&haproxy_bin, topology.dir(), &backends, 1_000).await;
+    // Checks every second, out after three failures (HAProxy's default
+    // `fall`). Under this burst on two cores a flow takes seconds (p50 ~3 s
+    // in a debug build), so /readyz must answer from its last report and
+    // count a busy trust as up (lib/http health.rs): before it did, all
+    // three backends were taken out within two seconds (CI, 2026-12-06:
+    // "Layer7 timeout"). The third failure absorbs a check whose TLS
+    // handshake waits behind the first second's ~1,000 others ("Layer6
+    // timeout", the machine's, not a backend's); a /readyz that failed
+    // under load would still take them out within the run.
+    let checks = Checks {
+        inter_ms: 1_000,
+        fall: 3,
+    };
+    let haproxy = Haproxy::start(&haproxy_bin, topology.dir(), &backends, checks).await;
     let lb = haproxy.url();
     let admin_client = client();
 

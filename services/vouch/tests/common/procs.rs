@@ -348,12 +348,14 @@ pub struct Haproxy {
 
 impl Haproxy {
     /// Starts HAProxy balancing over `backends`, checking `/readyz` every
-    /// `inter_ms` and taking a backend out after two failed checks in a row
-    /// (one slow TLS health check on a loaded test machine is not a
-    /// failure; a draining backend's 503s are seen in 2 × `inter_ms`). Each
-    /// response names the backend that served it in `X-Served-By`. Returns
-    /// once a backend is in rotation (`/readyz` answers 200 through it).
-    pub async fn start(binary: &Path, dir: &Path, backends: &[SocketAddr], inter_ms: u64) -> Self {
+    /// `checks.inter_ms` and taking a backend out after `checks.fall` failed
+    /// checks in a row (a draining backend's 503s are seen in about
+    /// `fall` × `inter_ms`). A check has `inter_ms` to connect (TLS
+    /// included) and answer. Each response names the backend that served it
+    /// in `X-Served-By`. Returns once a backend is in rotation (`/readyz`
+    /// answers 200 through it).
+    pub async fn start(binary: &Path, dir: &Path, backends: &[SocketAddr], checks: Checks) -> Self {
+        let Checks { inter_ms, fall } = checks;
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let pki = pki();
         let servers: String = backends
@@ -393,7 +395,7 @@ impl Haproxy {
              \x20   option httpchk GET /readyz\n\
              \x20   http-check expect status 200\n\
              \x20   http-response set-header X-Served-By %s\n\
-             \x20   default-server inter {inter_ms}ms fastinter {inter_ms}ms downinter {inter_ms}ms fall 2 rise 1 maxconn 2048\n\
+             \x20   default-server inter {inter_ms}ms fastinter {inter_ms}ms downinter {inter_ms}ms fall {fall} rise 1 maxconn 2048\n\
              {servers}"
         );
         let path = dir.join("haproxy.cfg");
@@ -423,6 +425,15 @@ impl Haproxy {
     pub fn proc(&mut self) -> &mut Proc {
         &mut self.proc
     }
+}
+
+/// How HAProxy checks its backends' `/readyz`.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks {
+    /// Milliseconds between checks, and each check's budget.
+    pub inter_ms: u64,
+    /// Failed checks in a row that take a backend out of rotation.
+    pub fall: u32,
 }
 
 /// A `vouch serve` process.
