@@ -29,9 +29,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use http::{HeaderValue, StatusCode, header};
 use tokio::sync::Mutex;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One dependency a service needs in order to serve.
 #[async_trait::async_trait]
@@ -195,10 +196,26 @@ impl Health {
 
 /// The `/healthz` and `/readyz` routes.
 pub fn routes(health: Arc<Health>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    documented_routes(health).split_for_parts().0
+}
+
+/// The `/healthz` and `/readyz` routes with their OpenAPI entries.
+pub fn documented_routes(health: Arc<Health>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .with_state(health)
+}
+
+/// A health or readiness report.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used; the handlers build the JSON.
+struct HealthReport {
+    /// `alive`, `ready` or `not ready`.
+    #[schema(example = "ready")]
+    status: String,
+    /// Readiness only: each check and its outcome (`ok`, or why not).
+    checks: Option<BTreeMap<String, String>>,
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
@@ -213,10 +230,32 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
     response
 }
 
+/// Liveness: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "healthz",
+    responses((status = 200, description = "The process runs.", body = HealthReport, content_type = "application/json")),
+)]
 async fn healthz() -> Response {
     json(StatusCode::OK, serde_json::json!({ "status": "alive" }))
 }
 
+/// Readiness: 200 when every dependency answers and the process is not
+/// draining, else 503 naming the failing check.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "Ready to serve.", body = HealthReport, content_type = "application/json"),
+        (status = 503, description = "Not ready: starting, draining or cut off from a dependency.",
+            body = HealthReport, content_type = "application/json",
+            headers(("retry-after" = u32, description = "Seconds before asking again."))),
+    ),
+)]
 async fn readyz(State(health): State<Arc<Health>>) -> Response {
     let report = health.report().await;
     let status = if report.ready {

@@ -8,7 +8,9 @@
 //! - [`limits`]: the Tower layers that bound concurrency, time and body size,
 //!   answering 503 + `Retry-After` or 413 instead of letting queues grow.
 //! - [`metrics`]: serving `GET /metrics`.
-//! - [`observe`]: request ids, the access log and per-route request metrics.
+//! - [`observe`]: request ids, the access log and per-route request metrics;
+//!   [`observe::listener`] assembles a listener's whole router.
+//! - [`openapi`]: the OpenAPI 3.1 document each listener serves.
 //! - [`serve`]: running a router with a bounded graceful shutdown.
 //! - [`trust`]: trust-service errors as problems, and its readiness check.
 //! - [`typed_response`]: a body in one of the front ends' media types.
@@ -18,6 +20,7 @@ pub mod limits;
 pub mod metrics;
 pub mod negotiate;
 pub mod observe;
+pub mod openapi;
 mod problem;
 pub mod serve;
 pub mod trust;

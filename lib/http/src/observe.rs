@@ -28,6 +28,7 @@ use vouch_metrics::Metrics;
 use vouch_metrics::http_method::Method;
 
 use crate::metrics::{Refusal, metrics_routes};
+use crate::openapi::{self, Documented};
 
 /// The request id header, as most proxies and tracing tools name it.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -51,6 +52,18 @@ struct Instrumented {
 /// The id of the request being answered, for handlers that log.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub HeaderValue);
+
+/// A listener's whole router: the service's documented routes, `GET
+/// /metrics` (when metrics are on) and `GET /openapi.json` describing all
+/// of them, every request recorded under `service`.
+pub fn listener(documented: Documented, observe: &Observe, service: &'static str) -> Router {
+    let api = openapi::finish(documented.api, service, observe.metrics.is_enabled());
+    instrument(
+        documented.router.merge(openapi::routes(&api)),
+        observe,
+        service,
+    )
+}
 
 /// Adds `GET /metrics` to `router` (when metrics are on) and records every
 /// request it answers under `service`.

@@ -37,11 +37,15 @@ use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest as _, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode, header};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vouch_auth::{Authenticator, Role, require_role};
 use vouch_http::health::{self, Health};
 use vouch_http::limits::{self, Body, Limits};
+use vouch_http::openapi::{
+    Documented, Status400, Status401, Status403, Status404, Status406, Status413, Status503,
+};
 use vouch_http::{Problem, negotiate};
 use vouch_trust_api::{Policy, PolicyAdmin, PolicyId, PolicyName, Trust, TrustError};
 
@@ -119,22 +123,24 @@ pub fn router(
     config: ManagementConfig,
     health: Arc<Health>,
 ) -> Router<()> {
+    documented(admin, trust, config, health).router
+}
+
+/// The service's routes, health endpoints included, with their OpenAPI
+/// document.
+pub fn documented(
+    admin: Arc<dyn PolicyAdmin>,
+    trust: Arc<dyn Trust>,
+    config: ManagementConfig,
+    health: Arc<Health>,
+) -> Documented {
     let ManagementConfig { limits, auth } = config;
-    let mut api = Router::new()
-        .route(
-            "/management/v1/policy/{scheme}",
-            post(create_policy).get(active_policy),
-        )
-        .route("/management/v1/policy/{scheme}/{uuid}", get(one_policy))
-        .route(
-            "/management/v1/policy/{scheme}/{uuid}/activate",
-            post(activate_policy),
-        )
-        .route("/management/v1/policies/{scheme}", get(list_policies))
-        .route(
-            "/management/v1/policies/{scheme}/deactivate",
-            post(deactivate_policies),
-        );
+    let mut api = OpenApiRouter::new()
+        .routes(routes!(create_policy, active_policy))
+        .routes(routes!(one_policy))
+        .routes(routes!(activate_policy))
+        .routes(routes!(list_policies))
+        .routes(routes!(deactivate_policies));
     if auth.is_enabled() {
         // On the /management/v1 routes only, and inside the limits: the
         // timeout covers the credential check, and the concurrency bound
@@ -142,13 +148,41 @@ pub fn router(
         // a refused body is never read nor stored.
         api = api.route_layer(require_role(auth, Role::Manager));
     }
-    let api = api
-        .route("/.well-known/veraison/management", get(well_known))
-        .method_not_allowed_fallback(limits::method_not_allowed)
-        .with_state(AppState { admin, trust });
-    limits::apply(api, &limits)
-        .merge(health::routes(health))
-        .fallback(limits::not_found)
+    let (api, doc) = api
+        .routes(routes!(well_known))
+        .with_state(AppState { admin, trust })
+        .split_for_parts();
+    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
+    let router = limits::apply(
+        api.method_not_allowed_fallback(limits::method_not_allowed),
+        &limits,
+    )
+    .merge(health_routes)
+    .fallback(limits::not_found);
+    Documented {
+        router,
+        api: doc.merge_from(health_doc),
+    }
+}
+
+/// A stored policy, as Veraison renders it.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Policy)]
+#[allow(dead_code)] // Only its schema is used; `Policy::to_json` renders it.
+struct PolicyDocument {
+    /// The policy's id.
+    uuid: String,
+    /// When it was stored, RFC 3339 with microseconds.
+    ctime: String,
+    /// Its name (`default` unless one was given).
+    name: String,
+    /// Always `opa`: the rules are Rego.
+    #[schema(example = "opa")]
+    r#type: String,
+    /// The Rego rules.
+    rules: String,
+    /// Whether it is the scheme's active policy.
+    active: bool,
 }
 
 fn trust_problem(error: TrustError) -> Problem {
@@ -196,6 +230,26 @@ fn is_rules(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(RULES_MEDIA_TYPE))
 }
 
+/// Stores new rules for a scheme, inactive (idempotent: the same scheme,
+/// name and rules return the stored policy).
+#[utoipa::path(
+    post,
+    path = "/management/v1/policy/{scheme}",
+    tag = "management",
+    operation_id = "createPolicy",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."),
+        ("name" = Option<String>, Query, description = "The policy's name (default `default`).")),
+    request_body(description = "Rego rules.", content_type = "application/vnd.veraison.policy.opa", content = String),
+    responses(
+        (status = 201, description = "The stored policy.", body = PolicyDocument, content_type = "application/vnd.veraison.policy+json"),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 406, response = Status406),
+        (status = 413, response = Status413),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn create_policy(
     State(state): State<AppState>,
     scheme: Result<Path<String>, PathRejection>,
@@ -240,6 +294,22 @@ async fn create_policy(
     ))
 }
 
+/// Makes the policy the scheme's one active policy.
+#[utoipa::path(
+    post,
+    path = "/management/v1/policy/{scheme}/{uuid}/activate",
+    tag = "management",
+    operation_id = "activatePolicy",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."), ("uuid" = String, Path, format = Uuid, description = "The policy id.")),
+    responses(
+        (status = 200, description = "Activated."),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 404, response = Status404),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn activate_policy(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -255,6 +325,23 @@ async fn activate_policy(
     Ok(StatusCode::OK.into_response())
 }
 
+/// The scheme's active policy.
+#[utoipa::path(
+    get,
+    path = "/management/v1/policy/{scheme}",
+    tag = "management",
+    operation_id = "getActivePolicy",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them).")),
+    responses(
+        (status = 200, description = "The active policy.", body = PolicyDocument, content_type = "application/vnd.veraison.policy+json"),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 404, response = Status404),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn active_policy(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -274,6 +361,23 @@ async fn active_policy(
     ))
 }
 
+/// One policy of the scheme.
+#[utoipa::path(
+    get,
+    path = "/management/v1/policy/{scheme}/{uuid}",
+    tag = "management",
+    operation_id = "getPolicy",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."), ("uuid" = String, Path, format = Uuid, description = "The policy id.")),
+    responses(
+        (status = 200, description = "The policy.", body = PolicyDocument, content_type = "application/vnd.veraison.policy+json"),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 404, response = Status404),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn one_policy(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -294,6 +398,25 @@ async fn one_policy(
     ))
 }
 
+/// The scheme's policies, optionally those of one name.
+#[utoipa::path(
+    get,
+    path = "/management/v1/policies/{scheme}",
+    tag = "management",
+    operation_id = "getPolicies",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."),
+        ("name" = Option<String>, Query, description = "Only the policies of this name.")),
+    responses(
+        (status = 200, description = "The policies.", body = Vec<PolicyDocument>, content_type = "application/vnd.veraison.policies+json"),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 404, description = "The scheme has no policies (of that name), as in Veraison.",
+            body = vouch_http::openapi::ProblemDocument, content_type = "application/problem+json"),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn list_policies(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -320,6 +443,22 @@ async fn list_policies(
     ))
 }
 
+/// Leaves the scheme with no active policy.
+#[utoipa::path(
+    post,
+    path = "/management/v1/policies/{scheme}/deactivate",
+    tag = "management",
+    operation_id = "deactivatePolicies",
+    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them).")),
+    responses(
+        (status = 200, description = "Deactivated."),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 404, response = Status404),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn deactivate_policies(
     State(state): State<AppState>,
     scheme: Result<Path<String>, PathRejection>,
@@ -334,6 +473,19 @@ async fn deactivate_policies(
     Ok(StatusCode::OK.into_response())
 }
 
+/// The management discovery document: schemes, routes, service state.
+#[utoipa::path(
+    get,
+    path = "/.well-known/veraison/management",
+    tag = "management",
+    operation_id = "managementDiscovery",
+    responses(
+        (status = 200, description = "The discovery document.", body = Object,
+            content_type = "application/vnd.veraison.discovery+json"),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn well_known(
     State(state): State<AppState>,
     headers: HeaderMap,

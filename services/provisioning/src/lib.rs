@@ -18,13 +18,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vouch_auth::{Authenticator, Role, require_role};
 use vouch_http::health::{self, Health};
 use vouch_http::limits::{self, Body, Limits};
+use vouch_http::openapi::{
+    Documented, Status400, Status401, Status403, Status406, Status413, Status415, Status503,
+};
 use vouch_http::{Problem, negotiate};
 use vouch_trust_api::{MediaType, SubmitOutcome, Trust, TrustError};
 
@@ -75,8 +79,18 @@ pub fn health(trust: Arc<dyn Trust>) -> Arc<Health> {
 
 /// The service's routes, health endpoints included.
 pub fn router(trust: Arc<dyn Trust>, config: ProvisioningConfig, health: Arc<Health>) -> Router {
+    documented(trust, config, health).router
+}
+
+/// The service's routes, health endpoints included, with their OpenAPI
+/// document.
+pub fn documented(
+    trust: Arc<dyn Trust>,
+    config: ProvisioningConfig,
+    health: Arc<Health>,
+) -> Documented {
     let limits = config.limits.clone();
-    let mut submit_route = post(submit);
+    let (schemas, paths, mut submit_route) = routes!(submit);
     if config.auth.is_enabled() {
         // Inside the limits: the timeout covers the credential check, and
         // the concurrency bound caps the argon2 work a flood can cause. Only
@@ -88,14 +102,36 @@ pub fn router(trust: Arc<dyn Trust>, config: ProvisioningConfig, health: Arc<Hea
         trust,
         config: Arc::new(config),
     };
-    let api = Router::new()
-        .route("/endorsement-provisioning/v1/submit", submit_route)
-        .route("/.well-known/veraison/provisioning", get(well_known))
-        .method_not_allowed_fallback(limits::method_not_allowed)
-        .with_state(state);
-    limits::apply(api, &limits)
-        .merge(health::routes(health))
-        .fallback(limits::not_found)
+    let (api, doc) = OpenApiRouter::new()
+        .routes((schemas, paths, submit_route))
+        .routes(routes!(well_known))
+        .with_state(state)
+        .split_for_parts();
+    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
+    let router = limits::apply(
+        api.method_not_allowed_fallback(limits::method_not_allowed),
+        &limits,
+    )
+    .merge(health_routes)
+    .fallback(limits::not_found);
+    Documented {
+        router,
+        api: doc.merge_from(health_doc),
+    }
+}
+
+/// What a submission answers (Veraison's provisioning session).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used; the handler builds the JSON.
+struct SubmitResult {
+    /// `success` (stored, or stored before) or `failed` (refused).
+    #[schema(example = "success")]
+    status: String,
+    /// RFC 3339 time of the answer.
+    expiry: String,
+    /// Why the CoRIM was refused.
+    #[schema(rename = "failure-reason")]
+    failure_reason: Option<String>,
 }
 
 fn now_rfc3339() -> String {
@@ -106,6 +142,29 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Submits endorsements (a CoRIM, unsigned or signed) for trust to store.
+#[utoipa::path(
+    post,
+    path = "/endorsement-provisioning/v1/submit",
+    tag = "provisioning",
+    operation_id = "submitEndorsements",
+    request_body(
+        description = "A CoRIM in one of the media types the discovery document lists.",
+        content_type = "application/corim-unsigned+cbor",
+        content = vouch_http::openapi::Binary,
+    ),
+    responses(
+        (status = 200, description = "Stored (`success`), or refused with the reason (`failed`).",
+            body = SubmitResult, content_type = "application/vnd.veraison.provisioning-session+json"),
+        (status = 400, response = Status400),
+        (status = 401, response = Status401),
+        (status = 403, response = Status403),
+        (status = 406, response = Status406),
+        (status = 413, response = Status413),
+        (status = 415, response = Status415),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -152,6 +211,20 @@ async fn submit(
     ))
 }
 
+/// The provisioning discovery document: CoRIM media types and the service
+/// state.
+#[utoipa::path(
+    get,
+    path = "/.well-known/veraison/provisioning",
+    tag = "provisioning",
+    operation_id = "provisioningDiscovery",
+    responses(
+        (status = 200, description = "The discovery document.", body = Object,
+            content_type = "application/vnd.veraison.discovery+json"),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 async fn well_known(
     State(state): State<AppState>,
     headers: HeaderMap,

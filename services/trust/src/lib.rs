@@ -21,5 +21,6 @@ mod signed_corim;
 
 pub use cache::CacheLimits;
 pub use keys::{GENERATED_KEY_FILE, KeyError, load_or_create_signing_key, load_signing_key};
+pub use registry::advertised_media_types;
 pub use service::{TrustBuildError, TrustConfig, TrustService, default_schemes};
 pub use signed_corim::CorimSigners;

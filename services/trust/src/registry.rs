@@ -135,6 +135,21 @@ impl Registry {
     }
 }
 
+/// The media types a trust built from `schemes` takes: evidence, then
+/// CoRIMs (signed ones included; only those with `require_signed`). For
+/// documents such as the front ends' OpenAPI, which are written before any
+/// trust is reached.
+pub fn advertised_media_types(
+    schemes: Vec<Arc<dyn Scheme>>,
+    require_signed: bool,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let registry = Registry::new(schemes, require_signed)?;
+    Ok((
+        registry.verification_type_names(),
+        registry.provisioning_type_names(),
+    ))
+}
+
 fn names(types: &[MediaType]) -> Vec<String> {
     types.iter().map(|t| t.as_str().to_owned()).collect()
 }

@@ -10,6 +10,9 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use vouch_http::Problem;
 use vouch_http::limits::Body;
 use vouch_http::negotiate;
+use vouch_http::openapi::{
+    Status400, Status404, Status406, Status409, Status413, Status415, Status503,
+};
 use vouch_sessions::{CasOutcome, SessionError, Version};
 use vouch_trust_api::{AttestationRequest, Bytes, MediaType, Nonce, NonceError, TrustError};
 
@@ -75,6 +78,25 @@ fn nonce_from_query(query: &HashMap<String, String>) -> Result<Nonce, NonceError
     }
 }
 
+/// Opens a challenge-response session and returns its nonce.
+#[utoipa::path(
+    post,
+    path = "/challenge-response/v1/newSession",
+    tag = "verification",
+    operation_id = "newSession",
+    params(
+        ("nonce" = Option<String>, Query, pattern = "^([A-Za-z0-9_-]{11,86}={0,2})?$", description = "The challenge, base64url (unpadded or padded), 8 to 64 bytes; empty counts as absent. Exclusive with `nonceSize`."),
+        ("nonceSize" = Option<u32>, Query, minimum = 8, maximum = 64, description = "Length of a random challenge, 8 to 64 bytes (default 32). Exclusive with `nonce`."),
+    ),
+    responses(
+        (status = 201, description = "The session, `waiting` for evidence.", body = Session,
+            content_type = "application/vnd.veraison.challenge-response-session+json",
+            headers(("location" = String, description = "The session, relative: `session/{id}`."))),
+        (status = 400, response = Status400),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 pub(crate) async fn new_session(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -146,6 +168,32 @@ fn unwrap_cmw(mut headers: HeaderMap, evidence: Bytes) -> Result<(HeaderMap, Byt
     }
 }
 
+/// Submits evidence for the session and appraises it at once; the session
+/// comes back `complete` with the EAR in `result`, or `failed`.
+#[utoipa::path(
+    post,
+    path = "/challenge-response/v1/session/{id}",
+    tag = "verification",
+    operation_id = "submitEvidence",
+    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    request_body(
+        description = "The evidence, in one of the media types the session's `accept` lists \
+            (or a CMW wrapping one).",
+        content_type = "application/octet-stream",
+        content = vouch_http::openapi::Binary,
+    ),
+    responses(
+        (status = 200, description = "The appraised session.", body = Session,
+            content_type = "application/vnd.veraison.challenge-response-session+json"),
+        (status = 400, response = Status400),
+        (status = 404, response = Status404),
+        (status = 406, response = Status406),
+        (status = 409, response = Status409),
+        (status = 413, response = Status413),
+        (status = 415, response = Status415),
+        (status = 503, response = Status503),
+    ),
+)]
 pub(crate) async fn submit_evidence(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -361,6 +409,22 @@ impl Claim {
     }
 }
 
+/// The session as it stands.
+#[utoipa::path(
+    get,
+    path = "/challenge-response/v1/session/{id}",
+    tag = "verification",
+    operation_id = "getSession",
+    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    responses(
+        (status = 200, description = "The session.", body = Session,
+            content_type = "application/vnd.veraison.challenge-response-session+json"),
+        (status = 400, response = Status400),
+        (status = 404, response = Status404),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 pub(crate) async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -372,6 +436,19 @@ pub(crate) async fn get_session(
     Ok(session_response(StatusCode::OK, fetch(&state, &id).await?))
 }
 
+/// Deletes the session (idempotent).
+#[utoipa::path(
+    delete,
+    path = "/challenge-response/v1/session/{id}",
+    tag = "verification",
+    operation_id = "deleteSession",
+    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    responses(
+        (status = 204, description = "Deleted, or already gone."),
+        (status = 400, response = Status400),
+        (status = 503, response = Status503),
+    ),
+)]
 pub(crate) async fn delete_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -386,6 +463,20 @@ pub(crate) async fn delete_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The verification discovery document: evidence media types, the EAR
+/// verification key and the service state.
+#[utoipa::path(
+    get,
+    path = "/.well-known/veraison/verification",
+    tag = "verification",
+    operation_id = "verificationDiscovery",
+    responses(
+        (status = 200, description = "The discovery document.", body = Object,
+            content_type = "application/vnd.veraison.discovery+json"),
+        (status = 406, response = Status406),
+        (status = 503, response = Status503),
+    ),
+)]
 pub(crate) async fn well_known(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -23,9 +23,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vouch_http::health::{self, Health};
 use vouch_http::limits::{self, Limits};
+use vouch_http::openapi::Documented;
 use vouch_sessions::SessionStore;
 use vouch_trust_api::Trust;
 
@@ -105,6 +107,17 @@ pub fn router(
     config: VerificationConfig,
     health: Arc<Health>,
 ) -> Router {
+    documented(trust, sessions, config, health).router
+}
+
+/// The service's routes, health endpoints included, with their OpenAPI
+/// document.
+pub fn documented(
+    trust: Arc<dyn Trust>,
+    sessions: Arc<dyn SessionStore>,
+    config: VerificationConfig,
+    health: Arc<Health>,
+) -> Documented {
     let limits = config.limits.clone();
     if sessions.expired_total().is_some() {
         let sessions = sessions.clone();
@@ -117,24 +130,25 @@ pub fn router(
         sessions,
         config: Arc::new(config),
     };
-    let api = Router::new()
-        .route(
-            "/challenge-response/v1/newSession",
-            post(handlers::new_session),
-        )
-        .route(
-            "/challenge-response/v1/session/{id}",
-            post(handlers::submit_evidence)
-                .get(handlers::get_session)
-                .delete(handlers::delete_session),
-        )
-        .route(
-            "/.well-known/veraison/verification",
-            get(handlers::well_known),
-        )
-        .method_not_allowed_fallback(limits::method_not_allowed)
-        .with_state(state);
-    limits::apply(api, &limits)
-        .merge(health::routes(health))
-        .fallback(limits::not_found)
+    let (api, doc) = OpenApiRouter::new()
+        .routes(routes!(handlers::new_session))
+        .routes(routes!(
+            handlers::submit_evidence,
+            handlers::get_session,
+            handlers::delete_session
+        ))
+        .routes(routes!(handlers::well_known))
+        .with_state(state)
+        .split_for_parts();
+    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
+    let router = limits::apply(
+        api.method_not_allowed_fallback(limits::method_not_allowed),
+        &limits,
+    )
+    .merge(health_routes)
+    .fallback(limits::not_found);
+    Documented {
+        router,
+        api: doc.merge_from(health_doc),
+    }
 }

@@ -10,8 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use vouch_trust_api::{MediaType, Nonce};
 
 /// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = SessionStatus)]
 pub enum Status {
     /// Created; waiting for evidence.
     Waiting,
@@ -41,7 +42,7 @@ impl Status {
 }
 
 /// The evidence a session received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EvidenceBlob {
     /// Media type as the attester sent it.
     #[serde(rename = "type")]
@@ -51,7 +52,7 @@ pub struct EvidenceBlob {
 }
 
 /// The session JSON. Field order matches Veraison's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     /// Lifecycle state.
     pub status: Status,

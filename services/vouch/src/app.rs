@@ -234,11 +234,19 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         (client, admin)
     };
 
+    // What this build's trust takes, for the OpenAPI documents' request
+    // bodies (a front end's document is written before trust is reached).
+    let (evidence_types, corim_types) = vouch_trust::advertised_media_types(
+        vouch_trust::default_schemes(),
+        settings.corim.require_signed,
+    )
+    .map_err(|e| anyhow::anyhow!("listing the media types of the schemes: {e}"))?;
+
     let mut verification_addr = None;
     if settings.runs(Role::Verification) {
         let sessions = open_sessions(settings).await?;
         let health = vouch_verification::health(trust.clone(), sessions.clone());
-        let router = vouch_verification::router(
+        let router = vouch_verification::documented(
             trust.clone(),
             sessions,
             vouch_verification::VerificationConfig {
@@ -249,7 +257,19 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::observe::instrument(router, &observe, "verification");
+        let mut router = router;
+        let evidence_types: Vec<String> = evidence_types
+            .iter()
+            .cloned()
+            .chain(vouch_cmw::CMW_MEDIA_TYPES.iter().map(|t| (*t).to_owned()))
+            .collect();
+        vouch_http::openapi::set_request_media_types(
+            &mut router.api,
+            "/challenge-response/v1/session/{id}",
+            utoipa::openapi::HttpMethod::Post,
+            &evidence_types,
+        );
+        let router = vouch_http::observe::listener(router, &observe, "verification");
         let listener = bind(settings.verification_addr, "verification")?;
         verification_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -281,7 +301,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             });
         }
         let health = vouch_provisioning::health(trust.clone());
-        let router = vouch_provisioning::router(
+        let router = vouch_provisioning::documented(
             trust.clone(),
             vouch_provisioning::ProvisioningConfig {
                 limits: settings.provisioning.limits(),
@@ -290,7 +310,14 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::observe::instrument(router, &observe, "provisioning");
+        let mut router = router;
+        vouch_http::openapi::set_request_media_types(
+            &mut router.api,
+            "/endorsement-provisioning/v1/submit",
+            utoipa::openapi::HttpMethod::Post,
+            &corim_types,
+        );
+        let router = vouch_http::observe::listener(router, &observe, "provisioning");
         let listener = bind(settings.provisioning_addr, "provisioning")?;
         provisioning_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
@@ -324,7 +351,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             });
         }
         let health = vouch_management::health(trust.clone());
-        let router = vouch_management::router(
+        let router = vouch_management::documented(
             admin,
             trust.clone(),
             vouch_management::ManagementConfig {
@@ -333,7 +360,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             },
             health.clone(),
         );
-        let router = vouch_http::observe::instrument(router, &observe, "management");
+        let router = vouch_http::observe::listener(router, &observe, "management");
         let listener = bind(settings.management_addr, "management")?;
         management_addr = Some(listener.local_addr()?);
         let token = shutdown.clone();
