@@ -19,6 +19,8 @@
 
 use std::time::Instant;
 
+use tracing::Instrument as _;
+
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
@@ -110,10 +112,30 @@ async fn record(State(state): State<Instrumented>, mut request: Request, next: N
     // `vouch::access=off` also saves the path's copy.
     let path = tracing::enabled!(target: "vouch::access", tracing::Level::INFO)
         .then(|| request.uri().path().to_owned());
-    let mut response = next.run(request).await;
+    // The request's span, exported when traces are on (disabled, and free,
+    // otherwise); it continues the client's `traceparent`.
+    let span = tracing::debug_span!(
+        target: vouch_telemetry::SPAN_TARGET,
+        "request",
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        http.request.method = method.as_str(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        vouch.service = state.service,
+        vouch.request_id = id.to_str().unwrap_or("-"),
+    );
+    if !span.is_disabled() {
+        let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        span.record("otel.name", format!("{} {route}", method.as_str()));
+        span.record("http.route", route);
+        vouch_telemetry::set_parent_from_headers(&span, request.headers());
+    }
+    let mut response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     state
         .observe
         .metrics

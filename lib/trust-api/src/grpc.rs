@@ -3,8 +3,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
+use tracing::Instrument as _;
 use vouch_proto::trust as pb;
 use vouch_proto::trust::trust_client::TrustClient;
 
@@ -175,7 +177,7 @@ impl Backoff {
 /// retries with exponential back-off. Several URLs are load-balanced per
 /// request.
 pub struct GrpcTrust {
-    client: TrustClient<Channel>,
+    client: TrustClient<InterceptedService<Channel, vouch_telemetry::Propagate>>,
     /// Only with a single endpoint: with several, the balancer routes around
     /// one that is down, and one failure must not stop the others.
     backoff: Option<Backoff>,
@@ -254,7 +256,7 @@ impl GrpcTrust {
             _ => Channel::balance_list(endpoints.into_iter()),
         };
         Ok(GrpcTrust {
-            client: TrustClient::new(channel)
+            client: TrustClient::with_interceptor(channel, vouch_telemetry::Propagate)
                 .max_decoding_message_size(16 * 1024 * 1024)
                 .max_encoding_message_size(64 * 1024 * 1024),
             backoff: single.then(|| Backoff::new(options.backoff_first, options.backoff_max)),
@@ -271,13 +273,21 @@ impl GrpcTrust {
     /// Runs one call, honouring and updating the back-off.
     async fn call<T, F, Fut>(&self, f: F) -> Result<T, TrustError>
     where
-        F: FnOnce(TrustClient<Channel>) -> Fut,
+        F: FnOnce(TrustClient<InterceptedService<Channel, vouch_telemetry::Propagate>>) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,
     {
         if let Some(backoff) = &self.backoff {
             backoff.check()?;
         }
-        let result = f(self.client.clone()).await;
+        // A CLIENT span around the call; the interceptor sends its context
+        // to trust (disabled, and free, when traces are off).
+        let span = tracing::debug_span!(
+            target: vouch_telemetry::SPAN_TARGET,
+            "trust call",
+            otel.kind = "client",
+            rpc.system = "grpc",
+        );
+        let result = f(self.client.clone()).instrument(span).await;
         if result.is_ok() {
             self.answered.now();
         }

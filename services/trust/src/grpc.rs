@@ -380,6 +380,7 @@ impl GrpcServing {
                 .await;
         };
         let router = tonic::transport::Server::builder()
+            .layer(vouch_telemetry::ServerSpanLayer)
             .tcp_nodelay(true)
             .max_concurrent_streams(self.limits.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(20)))

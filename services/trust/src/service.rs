@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use tokio::sync::{Semaphore, watch};
 use vouch_ear::{Appraisal, Ear, EarSigner, TrustClaim, TrustTier, VerifierId};
@@ -90,6 +91,13 @@ pub struct TrustService {
 /// The schemes this build of Vouch supports (`vouch_schemes::builtin`).
 pub fn default_schemes() -> Vec<Arc<dyn Scheme>> {
     vouch_schemes::builtin()
+}
+
+/// The span of one appraisal step (decode, trust-anchor lookup, signature,
+/// reference-value lookup, matching, policy, ear), exported when traces
+/// are on.
+fn step(name: &'static str) -> tracing::Span {
+    tracing::debug_span!(target: vouch_telemetry::SPAN_TARGET, "appraisal step", otel.name = name)
 }
 
 fn now_unix() -> i64 {
@@ -277,22 +285,24 @@ impl TrustService {
     ) -> Result<AttestationOutcome, TrustError> {
         let name = scheme.name();
         let nonce = request.nonce.as_bytes();
-        let evidence: Box<dyn Evidence> = match scheme.decode_evidence(&request.evidence) {
-            Ok(e) => e,
-            Err(bad) => {
-                tracing::info!(scheme = name, error = %bad, "undecodable evidence");
-                return self.failure(
-                    nonce,
-                    name,
-                    TrustClaim::CRYPTO_VALIDATION_FAILED,
-                    "could not establish identity from evidence".to_owned(),
-                );
-            }
-        };
+        let evidence: Box<dyn Evidence> =
+            match step("decode").in_scope(|| scheme.decode_evidence(&request.evidence)) {
+                Ok(e) => e,
+                Err(bad) => {
+                    tracing::info!(scheme = name, error = %bad, "undecodable evidence");
+                    return self.failure(
+                        nonce,
+                        name,
+                        TrustClaim::CRYPTO_VALIDATION_FAILED,
+                        "could not establish identity from evidence".to_owned(),
+                    );
+                }
+            };
         let now = now_unix();
         let trust_anchor = self
             .cache
             .trust_anchor(self.store.as_ref(), name, evidence.trust_anchor_id())
+            .instrument(step("trust-anchor lookup"))
             .await
             .map_err(lookup_error)?;
         let Some(trust_anchor) = trust_anchor.filter(|ta| !is_expired(ta.not_after, now)) else {
@@ -303,7 +313,9 @@ impl TrustService {
                 "no trust anchor for evidence".to_owned(),
             );
         };
-        if let Err(bad) = evidence.verify_integrity(nonce, &trust_anchor.key) {
+        if let Err(bad) =
+            step("signature").in_scope(|| evidence.verify_integrity(nonce, &trust_anchor.key))
+        {
             return self.failure(
                 nonce,
                 name,
@@ -316,6 +328,7 @@ impl TrustService {
             let cached = self
                 .cache
                 .reference_values(self.store.as_ref(), scheme.as_ref(), &rv_id)
+                .instrument(step("reference-value lookup"))
                 .await
                 .map_err(lookup_error)?;
             reference_values.extend(
@@ -325,7 +338,7 @@ impl TrustService {
                     .map(|rv| rv.measurement.clone()),
             );
         }
-        let submods = match evidence.appraise(&reference_values) {
+        let submods = match step("matching").in_scope(|| evidence.appraise(&reference_values)) {
             Ok(submods) => submods,
             Err(bad) => {
                 return self.failure(
@@ -337,9 +350,11 @@ impl TrustService {
             }
         };
         let mut ear = self.new_ear(nonce)?;
+        let policy_step = step("policy");
         let policy = self
             .policies
             .active(self.store.as_ref(), name)
+            .instrument(policy_step.clone())
             .await
             .map_err(|e| store_error("policy lookup", e))?;
         match policy {
@@ -359,6 +374,7 @@ impl TrustService {
                     .iter()
                     .map(|(submod, _)| evidence.policy_evidence(submod, &submods))
                     .collect();
+                let _policy = policy_step.enter();
                 for ((submod, mut appraisal), evidence_json) in
                     submods.into_iter().zip(evidence_json)
                 {
@@ -367,7 +383,7 @@ impl TrustService {
                 }
             }
         }
-        self.sign(&ear, name)
+        step("ear").in_scope(|| self.sign(&ear, name))
     }
 
     fn prepare_submission(
@@ -519,9 +535,14 @@ impl Trust for TrustService {
                 "trust service is at its appraisal concurrency limit",
             ));
         };
+        let appraisal = tracing::debug_span!(
+            target: vouch_telemetry::SPAN_TARGET,
+            "appraisal",
+            vouch.scheme = scheme.name(),
+        );
         match tokio::time::timeout(
             self.config.appraisal_timeout,
-            self.appraise(scheme, &request),
+            self.appraise(scheme, &request).instrument(appraisal),
         )
         .await
         {

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use tracing::Instrument as _;
 use vouch_http::Problem;
 use vouch_http::limits::Body;
 use vouch_http::negotiate;
@@ -269,8 +270,9 @@ pub(crate) async fn submit_evidence(
     };
     // The appraisal and the write that ends the claim run in a task of their
     // own: a request timeout or a client that hangs up drops this future,
-    // and must not leave the session claimed with nobody to finish it.
-    tokio::spawn(claim.appraise(session, request))
+    // and must not leave the session claimed with nobody to finish it. It
+    // stays in the request's span, so its call to trust joins the trace.
+    tokio::spawn(claim.appraise(session, request).in_current_span())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, session = %id, "appraisal task failed");

@@ -152,6 +152,11 @@ pub struct ServeArgs {
     /// Record no metrics and serve no `/metrics` [env: VOUCH_METRICS__ENABLED=true]
     #[arg(long)]
     pub no_metrics: bool,
+    /// Export traces over OTLP/gRPC to this collector
+    /// (`http://collector:4317`); off unless set
+    /// [env: VOUCH_OTLP__ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT]
+    #[arg(long)]
+    pub otlp_endpoint: Option<String>,
     /// Serve trust's `/metrics` (plain HTTP) on this address, for a process
     /// that runs trust without a REST role [env: VOUCH_METRICS__TRUST_ADDR]
     #[arg(long)]
@@ -272,6 +277,9 @@ impl ServeArgs {
         if self.no_metrics {
             o.push(("metrics.enabled", config::Value::from(false)));
         }
+        if let Some(e) = &self.otlp_endpoint {
+            o.push(("otlp.endpoint", config::Value::from(e.clone())));
+        }
         if let Some(a) = self.trust_metrics_addr {
             o.push(("metrics.trust_addr", config::Value::from(a.to_string())));
         }
@@ -302,12 +310,34 @@ impl ServeArgs {
     }
 }
 
-/// Starts logging as `settings` say, then warns of `VOUCH_` variables that
-/// name no setting. Lines go to stderr through a writer thread (a write
-/// per access log line on the request path cost 11 % of the flow rate);
-/// the returned guard flushes what is queued when dropped, so it must live
-/// until the command ends.
-fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
+/// What logging and tracing need kept alive until the command ends.
+struct Observability {
+    /// Flushes queued log lines when dropped.
+    _logs: tracing_appender::non_blocking::WorkerGuard,
+    /// Trace export, when an OTLP endpoint is set.
+    traces: Option<vouch_telemetry::Telemetry>,
+}
+
+impl Observability {
+    /// Exports the traces still batched (blocking, at most the exporter's
+    /// timeout), then flushes the logs.
+    fn finish(self) {
+        if let Some(traces) = self.traces {
+            traces.shutdown();
+        }
+    }
+}
+
+/// Starts logging as `settings` say, and trace export when an OTLP
+/// endpoint is set (inside `runtime`, where the exporter's connection
+/// lives), then warns of `VOUCH_` variables that name no setting. Lines go
+/// to stderr through a writer thread (a write per access log line on the
+/// request path cost 11 % of the flow rate).
+fn init_tracing(
+    settings: &Settings,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Observability> {
+    use tracing_subscriber::prelude::*;
     let format = settings.log_format.as_str();
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -315,13 +345,35 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    if format == "json" {
-        builder.json().init();
+    // Each layer has its own filter: the log filter does not see the spans
+    // only the trace export enables, so logs look the same either way.
+    let logs = if format == "json" {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed()
     } else {
-        builder.init();
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed()
+    };
+    let registry = tracing_subscriber::registry().with(logs);
+    let mut traces = None;
+    let export = match &settings.otlp.endpoint {
+        Some(endpoint) => {
+            let _runtime = runtime.enter();
+            let (telemetry, layer) =
+                vouch_telemetry::Telemetry::start(endpoint, &settings.trace_service_name())?;
+            traces = Some(telemetry);
+            Some(layer)
+        }
+        None => None,
+    };
+    registry.with(export).init();
+    if let Some(endpoint) = &settings.otlp.endpoint {
+        tracing::info!(%endpoint, service = %settings.trace_service_name(), "exporting traces over OTLP");
     }
     if !settings.ignored_variables.is_empty() {
         tracing::warn!(
@@ -329,7 +381,10 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
             "ignoring VOUCH_ environment variables that name no setting"
         );
     }
-    guard
+    Ok(Observability {
+        _logs: guard,
+        traces,
+    })
 }
 
 /// Runs a parsed command line.
@@ -341,8 +396,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let settings = Settings::load(cli.config.as_deref(), args.overrides())?;
-            let _logs = init_tracing(&settings);
-            runtime.block_on(serve(settings))
+            let observability = init_tracing(&settings, &runtime)?;
+            let served = runtime.block_on(serve(settings));
+            observability.finish();
+            served
         }
         Command::Migrate(args) => {
             let mut overrides: Overrides = Vec::new();
@@ -353,7 +410,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 overrides.push(("data_dir", display(v)));
             }
             let settings = Settings::load(cli.config.as_deref(), overrides)?;
-            let _logs = init_tracing(&settings);
+            let _observability = init_tracing(&settings, &runtime)?;
             runtime.block_on(async {
                 if settings.database_url.is_none() {
                     std::fs::create_dir_all(&settings.data_dir)?;

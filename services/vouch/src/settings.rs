@@ -230,6 +230,19 @@ pub struct TlsSettings {
     pub key: Option<PathBuf>,
 }
 
+/// OpenTelemetry trace export.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpSettings {
+    /// Where to export traces over OTLP/gRPC (`http://collector:4317`);
+    /// off unless set. `OTEL_EXPORTER_OTLP_ENDPOINT` is read when this is
+    /// not set.
+    pub endpoint: Option<String>,
+    /// The traces' `service.name`; `OTEL_SERVICE_NAME` when set, else
+    /// `vouch` followed by the roles (`vouch-trust`, `vouch-verification`).
+    pub service_name: Option<String>,
+}
+
 /// Prometheus metrics.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -490,6 +503,8 @@ pub struct Settings {
     pub trust_tls: TrustTlsSettings,
     /// Prometheus metrics.
     pub metrics: MetricsSettings,
+    /// OpenTelemetry trace export.
+    pub otlp: OtlpSettings,
     /// On SIGTERM, how long to keep serving while reporting not-ready, so
     /// load balancers stop sending new work first.
     pub drain_delay_ms: u64,
@@ -526,6 +541,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             trust_tls: TrustTlsSettings::default(),
             metrics: MetricsSettings::default(),
+            otlp: OtlpSettings::default(),
             drain_delay_ms: 0,
             drain_timeout_ms: 20_000,
             log_format: "text".to_owned(),
@@ -576,6 +592,7 @@ const SETTING_NAMES: &[&str] = &[
     "tls",
     "trust_tls",
     "metrics",
+    "otlp",
     "drain_delay_ms",
     "drain_timeout_ms",
     "log_format",
@@ -619,7 +636,14 @@ impl Settings {
         env: impl Iterator<Item = (String, String)>,
         overrides: Overrides,
     ) -> Result<Self, SettingsError> {
-        let (variables, ignored) = split_variables(env);
+        let env: Vec<(String, String)> = env.collect();
+        // OpenTelemetry's own variables, as every OTel SDK reads them.
+        let env_otel: Vec<(String, String)> = env
+            .iter()
+            .filter(|(k, _)| k == "OTEL_EXPORTER_OTLP_ENDPOINT" || k == "OTEL_SERVICE_NAME")
+            .cloned()
+            .collect();
+        let (variables, ignored) = split_variables(env.into_iter());
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(true));
@@ -637,12 +661,63 @@ impl Settings {
             builder = builder.set_override(key, value)?;
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.apply_otel_variables(env_otel);
         settings.validate()?;
         settings.ignored_variables = ignored;
         Ok(settings)
     }
 
+    /// Fills the OTLP settings left unset from OpenTelemetry's standard
+    /// variables.
+    fn apply_otel_variables(&mut self, env: Vec<(String, String)>) {
+        for (key, value) in env {
+            let value = value.trim().to_owned();
+            if value.is_empty() {
+                continue;
+            }
+            match key.as_str() {
+                "OTEL_EXPORTER_OTLP_ENDPOINT" if self.otlp.endpoint.is_none() => {
+                    self.otlp.endpoint = Some(value);
+                }
+                "OTEL_SERVICE_NAME" if self.otlp.service_name.is_none() => {
+                    self.otlp.service_name = Some(value);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The traces' `service.name`: as set, else `vouch` and the roles.
+    pub fn trace_service_name(&self) -> String {
+        if let Some(name) = &self.otlp.service_name {
+            return name.clone();
+        }
+        if self.runs(Role::All) {
+            return "vouch".to_owned();
+        }
+        let mut name = "vouch".to_owned();
+        for role in &self.role {
+            name.push('-');
+            name.push_str(match role {
+                Role::All => "all",
+                Role::Trust => "trust",
+                Role::Verification => "verification",
+                Role::Provisioning => "provisioning",
+                Role::Management => "management",
+            });
+        }
+        name
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(endpoint) = &self.otlp.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(SettingsError::Invalid(format!(
+                "otlp.endpoint must be an http:// or https:// URL (OTLP/gRPC, e.g. \
+                 http://collector:4317), not `{endpoint}`"
+            )));
+        }
         if self.role.is_empty() {
             return Err(SettingsError::Invalid("no role to run".into()));
         }
@@ -850,6 +925,47 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<Vec<_>>()
             .into_iter()
+    }
+
+    #[test]
+    fn trace_export_reads_opentelemetrys_variables_after_vouchs_own() {
+        let s = Settings::load_from(None, std::iter::empty(), Vec::new()).unwrap();
+        assert_eq!(s.otlp.endpoint, None);
+        assert_eq!(s.trace_service_name(), "vouch");
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317"),
+                ("OTEL_SERVICE_NAME", "edge-verifier"),
+            ]),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(s.otlp.endpoint.as_deref(), Some("http://otel:4317"));
+        assert_eq!(s.trace_service_name(), "edge-verifier");
+        assert!(s.ignored_variables.is_empty());
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317"),
+                ("VOUCH_OTLP__ENDPOINT", "http://vouch-otel:4317"),
+                ("VOUCH_ROLE", "trust"),
+            ]),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(s.otlp.endpoint.as_deref(), Some("http://vouch-otel:4317"));
+        assert_eq!(s.trace_service_name(), "vouch-trust");
+
+        let err = Settings::load_from(
+            None,
+            env(&[("VOUCH_OTLP__ENDPOINT", "otel:4317")]),
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("otlp.endpoint"), "{err}");
     }
 
     #[test]
