@@ -38,6 +38,16 @@ pub enum Command {
     /// Helpers for the `[auth]` configuration.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Run a whole challenge-response against a verification service
+    /// (session, evidence, verdict, delete) and print the verdict and trust
+    /// vector; exit 0 when affirming, 3 when not, 1 on an error.
+    Verify(Box<crate::client_cli::VerifyArgs>),
+    /// Attestation results (EARs).
+    #[command(subcommand)]
+    Ear(crate::client_cli::EarCommand),
+    /// CoRIMs.
+    #[command(subcommand)]
+    Corim(crate::client_cli::CorimCommand),
 }
 
 /// Subcommands of `vouch auth`.
@@ -427,6 +437,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Testkit(command) => crate::testkit_cli::run(command),
         Command::Healthcheck(args) => runtime.block_on(healthcheck(&args)),
+        Command::Verify(args) => {
+            if runtime.block_on(crate::client_cli::verify(*args))? {
+                Ok(())
+            } else {
+                // Verified, and not affirming: not an error, a verdict.
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                std::process::exit(3)
+            }
+        }
+        Command::Ear(command) => runtime.block_on(crate::client_cli::ear(command)),
+        Command::Corim(command) => runtime.block_on(crate::client_cli::corim(command)),
         Command::Auth(AuthCommand::HashPassword) => {
             let hash = hash_password_from(std::io::stdin().lock())?;
             print_line(&hash);

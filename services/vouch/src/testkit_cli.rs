@@ -90,6 +90,26 @@ fn say(line: &str) {
     println!("{line}");
 }
 
+/// The device `vouch testkit device` wrote to `dir`.
+pub fn load_device(dir: &Path) -> anyhow::Result<Device> {
+    let path = dir.join("device.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: DeviceFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let key = SigningKey::from_pem(&file.private_key).context("reading the device key")?;
+    let implementation_id: [u8; 32] = hex::decode(&file.implementation_id)
+        .context("implementation-id must be hex")?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("implementation-id must be 32 bytes"))?;
+    let device = Device::with_key(implementation_id, key);
+    anyhow::ensure!(
+        hex::encode(device.instance_id) == file.instance_id,
+        "device.json instance-id does not belong to its key"
+    );
+    Ok(device)
+}
+
 /// Runs a test-kit command.
 pub fn run(command: TestkitCommand) -> anyhow::Result<()> {
     match command {
@@ -127,20 +147,7 @@ pub fn run(command: TestkitCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TestkitCommand::Token { dir, nonce, out } => {
-            let path = dir.join("device.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let file: DeviceFile = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", path.display()))?;
-            let key = SigningKey::from_pem(&file.private_key).context("reading the device key")?;
-            let implementation_id: [u8; 32] = hex::decode(&file.implementation_id)?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("implementation-id must be 32 bytes"))?;
-            let device = Device::with_key(implementation_id, key);
-            anyhow::ensure!(
-                hex::encode(device.instance_id) == file.instance_id,
-                "device.json instance-id does not belong to its key"
-            );
+            let device = load_device(&dir)?;
             let nonce = nonce.trim_end_matches('=');
             let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(nonce)

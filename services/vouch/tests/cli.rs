@@ -1,0 +1,247 @@
+//! The client subcommands against a running embedded default: `vouch corim
+//! submit`, `vouch verify` and `vouch ear inspect`, run as the real binary.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+const PSA_CORIM: &str = "application/rim+cbor; profile=\"tag:arm.com,2025:psa#1.0.0\"";
+
+/// Runs `vouch args…` off the async runtime and returns its output.
+async fn vouch(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// No Rust panic or backtrace ever reaches the user.
+fn no_panic(output: &Output) {
+    let (stdout, stderr) = text(output);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+async fn device_dir(root: &Path, name: &str) -> String {
+    let dir = root.join(name);
+    let dir = dir.to_str().unwrap().to_owned();
+    let output = vouch(&["testkit", "device", "--dir", &dir]).await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    dir
+}
+
+#[tokio::test]
+async fn submit_then_verify_a_device_and_inspect_its_ear() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let corim = format!("{dir}/corim.cbor");
+
+    let output = vouch(&[
+        "corim",
+        "submit",
+        "--server",
+        &app.provisioning,
+        "--media-type",
+        PSA_CORIM,
+        &corim,
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    assert!(text(&output).0.contains("stored"));
+
+    let output = vouch(&["verify", "--server", &app.verification, "--device", &dir]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: affirming"), "{stdout}");
+    assert!(stdout.contains("instance-identity: 2"), "{stdout}");
+
+    let output = vouch(&[
+        "verify",
+        "--server",
+        &app.verification,
+        "--device",
+        &dir,
+        "--json",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["verdict"], "affirming");
+    assert_eq!(
+        report["ear"]["submods"]["PSA_IOT"]["ear.status"],
+        "affirming"
+    );
+    // The session was deleted afterwards.
+    let session = report["session"].as_str().unwrap();
+    assert_eq!(app.client.get(session).send().await.unwrap().status(), 404);
+
+    // An EAR from the API, checked with the published key and with a JWK.
+    let (_, response) = app.verify_new_device().await;
+    let session: serde_json::Value = response.json().await.unwrap();
+    let jwt = session["result"].as_str().unwrap();
+    let ear = work.path().join("ear.jwt");
+    std::fs::write(&ear, jwt).unwrap();
+    let ear = ear.to_str().unwrap();
+    let output = vouch(&["ear", "inspect", "--server", &app.verification, ear]).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("signature: valid"), "{stdout}");
+    assert!(stdout.contains("verdict: affirming"), "{stdout}");
+
+    let discovery: serde_json::Value = app
+        .client
+        .get(format!(
+            "{}/.well-known/veraison/verification",
+            app.verification
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = work.path().join("ear-key.jwk");
+    std::fs::write(&jwk, discovery["ear-verification-key"].to_string()).unwrap();
+    let output = vouch(&[
+        "ear",
+        "inspect",
+        "--key",
+        jwk.to_str().unwrap(),
+        "--json",
+        ear,
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let claims: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(claims["eat_profile"], "tag:github.com,2023:veraison/ear");
+
+    // A forged EAR: same claims, the signature of another.
+    let mut parts: Vec<&str> = jwt.split('.').collect();
+    let other = app.verify_new_device().await.1;
+    let other: serde_json::Value = other.json().await.unwrap();
+    let other_sig = other["result"]
+        .as_str()
+        .unwrap()
+        .rsplit('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    parts[2] = &other_sig;
+    let forged = work.path().join("forged.jwt");
+    std::fs::write(&forged, parts.join(".")).unwrap();
+    let output = vouch(&[
+        "ear",
+        "inspect",
+        "--key",
+        jwk.to_str().unwrap(),
+        forged.to_str().unwrap(),
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).1.contains("does not verify"),
+        "{:?}",
+        text(&output)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_nobody_provisioned_is_not_affirming_and_exits_3() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "stranger").await;
+    let output = vouch(&["verify", "--server", &app.verification, "--device", &dir]).await;
+    no_panic(&output);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: contraindicated"), "{stdout}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_and_unreachable_servers_are_clear_errors() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let garbage = work.path().join("garbage.cbor");
+    std::fs::write(&garbage, b"not a corim").unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let corim = format!("{dir}/corim.cbor");
+
+    // Two CoRIMs, one refused: the good one is stored, the exit is 1.
+    let output = vouch(&[
+        "corim",
+        "submit",
+        "--server",
+        &app.provisioning,
+        "--media-type",
+        PSA_CORIM,
+        &corim,
+        garbage.to_str().unwrap(),
+    ])
+    .await;
+    no_panic(&output);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("corim.cbor: stored"), "{stdout}");
+    assert!(stderr.contains("1 of 2 CoRIMs refused"), "{stderr}");
+
+    // A media type the server does not take.
+    let output = vouch(&[
+        "corim",
+        "submit",
+        "--server",
+        &app.provisioning,
+        "--media-type",
+        "application/x-nothing",
+        &corim,
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).1.contains("415"), "{:?}", text(&output));
+
+    // Nothing listening.
+    let output = vouch(&["verify", "--server", "http://127.0.0.1:1", "--device", &dir]).await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).1.contains("opening a session"),
+        "{:?}",
+        text(&output)
+    );
+
+    // Evidence without its nonce is refused by the command line.
+    let output = vouch(&[
+        "verify",
+        "--server",
+        &app.verification,
+        "--evidence",
+        &corim,
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    app.stop().await;
+}
