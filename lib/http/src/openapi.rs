@@ -23,6 +23,8 @@ use utoipa::openapi::{
 use utoipa::openapi::{HttpMethod, ObjectBuilder, RefOr, Type};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::health::Health;
+use crate::limits::Limits;
 use crate::problem::PROBLEM_JSON;
 
 /// The path each listener serves its document on.
@@ -362,9 +364,23 @@ pub struct Documented {
 }
 
 impl Documented {
-    /// Splits a finished `OpenApiRouter`.
-    pub fn new(router: OpenApiRouter) -> Self {
-        let (router, api) = router.split_for_parts();
-        Documented { router, api }
+    /// A front end's routes as every front end assembles them: its `api`
+    /// (state applied) inside `limits`, with the limits' problem answers
+    /// for wrong methods and unknown paths, and the health routes beside
+    /// (outside the limits, so a probe is never refused for load).
+    pub fn service(api: OpenApiRouter, limits: &Limits, health: Arc<Health>) -> Self {
+        let (api, doc) = api.split_for_parts();
+        let (health_routes, health_doc) =
+            crate::health::documented_routes(health).split_for_parts();
+        let router = crate::limits::apply(
+            api.method_not_allowed_fallback(crate::limits::method_not_allowed),
+            limits,
+        )
+        .merge(health_routes)
+        .fallback(crate::limits::not_found);
+        Documented {
+            router,
+            api: doc.merge_from(health_doc),
+        }
     }
 }

@@ -41,8 +41,8 @@ use http::{HeaderMap, StatusCode, header};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouch_auth::{Authenticator, Role, require_role};
-use vouch_http::health::{self, Health};
-use vouch_http::limits::{self, Body, Limits};
+use vouch_http::health::Health;
+use vouch_http::limits::{Body, Limits};
 use vouch_http::openapi::{
     Documented, Status400, Status401, Status403, Status404, Status406, Status413, Status503,
 };
@@ -148,21 +148,10 @@ pub fn documented(
         // a refused body is never read nor stored.
         api = api.route_layer(require_role(auth, Role::Manager));
     }
-    let (api, doc) = api
+    let api = api
         .routes(routes!(well_known))
-        .with_state(AppState { admin, trust })
-        .split_for_parts();
-    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
-    let router = limits::apply(
-        api.method_not_allowed_fallback(limits::method_not_allowed),
-        &limits,
-    )
-    .merge(health_routes)
-    .fallback(limits::not_found);
-    Documented {
-        router,
-        api: doc.merge_from(health_doc),
-    }
+        .with_state(AppState { admin, trust });
+    Documented::service(api, &limits, health)
 }
 
 /// A stored policy, as Veraison renders it.

@@ -24,8 +24,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouch_auth::{Authenticator, Role, require_role};
-use vouch_http::health::{self, Health};
-use vouch_http::limits::{self, Body, Limits};
+use vouch_http::health::Health;
+use vouch_http::limits::{Body, Limits};
 use vouch_http::openapi::{
     Documented, Status400, Status401, Status403, Status406, Status413, Status415, Status503,
 };
@@ -102,22 +102,11 @@ pub fn documented(
         trust,
         config: Arc::new(config),
     };
-    let (api, doc) = OpenApiRouter::new()
+    let api = OpenApiRouter::new()
         .routes((schemas, paths, submit_route))
         .routes(routes!(well_known))
-        .with_state(state)
-        .split_for_parts();
-    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
-    let router = limits::apply(
-        api.method_not_allowed_fallback(limits::method_not_allowed),
-        &limits,
-    )
-    .merge(health_routes)
-    .fallback(limits::not_found);
-    Documented {
-        router,
-        api: doc.merge_from(health_doc),
-    }
+        .with_state(state);
+    Documented::service(api, &limits, health)
 }
 
 /// What a submission answers (Veraison's provisioning session).

@@ -26,7 +26,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouch_http::health::{self, Health};
-use vouch_http::limits::{self, Limits};
+use vouch_http::limits::Limits;
 use vouch_http::openapi::Documented;
 use vouch_sessions::SessionStore;
 use vouch_trust_api::Trust;
@@ -130,7 +130,7 @@ pub fn documented(
         sessions,
         config: Arc::new(config),
     };
-    let (api, doc) = OpenApiRouter::new()
+    let api = OpenApiRouter::new()
         .routes(routes!(handlers::new_session))
         .routes(routes!(
             handlers::submit_evidence,
@@ -138,17 +138,6 @@ pub fn documented(
             handlers::delete_session
         ))
         .routes(routes!(handlers::well_known))
-        .with_state(state)
-        .split_for_parts();
-    let (health_routes, health_doc) = health::documented_routes(health).split_for_parts();
-    let router = limits::apply(
-        api.method_not_allowed_fallback(limits::method_not_allowed),
-        &limits,
-    )
-    .merge(health_routes)
-    .fallback(limits::not_found);
-    Documented {
-        router,
-        api: doc.merge_from(health_doc),
-    }
+        .with_state(state);
+    Documented::service(api, &limits, health)
 }
