@@ -95,6 +95,52 @@ async fn submit_then_verify_a_device_and_inspect_its_ear() {
     let session = report["session"].as_str().unwrap();
     assert_eq!(app.client.get(session).send().await.unwrap().status(), 404);
 
+    // Evidence minted beforehand for a nonce of the caller's choosing.
+    let nonce = "dm91Y2gtY2xpLXRlc3Qtbm9uY2UtMzItYnl0ZXMhISE";
+    let token = work.path().join("token.cbor");
+    let output = vouch(&[
+        "testkit",
+        "token",
+        "--dir",
+        &dir,
+        "--nonce",
+        nonce,
+        "--out",
+        token.to_str().unwrap(),
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = vouch(&[
+        "verify",
+        "--server",
+        &app.verification,
+        "--evidence",
+        token.to_str().unwrap(),
+        "--media-type",
+        PSA_TOKEN_MT,
+        "--nonce",
+        nonce,
+    ])
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: affirming"), "{stdout}");
+    // The same evidence for another nonce is not the device's answer.
+    let output = vouch(&[
+        "verify",
+        "--server",
+        &app.verification,
+        "--evidence",
+        token.to_str().unwrap(),
+        "--media-type",
+        PSA_TOKEN_MT,
+        "--nonce",
+        "b3RoZXItbm9uY2UtYnV0LWxvbmctZW5vdWdoLTMyYnl0",
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(3), "{:?}", text(&output));
+
     // An EAR from the API, checked with the published key and with a JWK.
     let (_, response) = app.verify_new_device().await;
     let session: serde_json::Value = response.json().await.unwrap();
