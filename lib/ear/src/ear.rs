@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::{Appraisal, B64URL, B64URL_PADDED, EarError};
+use crate::{Appraisal, B64URL, B64URL_PADDED, EarError, TrustTier};
 
 /// The EAT profile of Veraison EARs.
 pub const EAR_PROFILE: &str = "tag:github.com,2023:veraison/ear";
@@ -112,6 +112,16 @@ impl Ear {
             .decode(unpadded)
             .map(Some)
             .map_err(|_| EarError::InvalidNonce("eat_nonce is not base64url".to_owned()))
+    }
+
+    /// The result's overall status: the most severe tier of its submods
+    /// (`none` when it has none), as trust reports it and counts it.
+    pub fn status(&self) -> TrustTier {
+        self.submods
+            .values()
+            .map(|a| a.status)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Applies [`Appraisal::update_status_from_trust_vector`] to every submod.
@@ -242,8 +252,22 @@ mod raw_evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{TrustClaim, TrustTier};
+    use crate::TrustClaim;
     use serde_json::json;
+
+    #[test]
+    fn the_overall_status_is_the_most_severe_submod_tier() {
+        let mut ear = Ear::new("a", verifier(), 0);
+        assert_eq!(ear.status(), TrustTier::None);
+        ear.submods.get_mut("a").unwrap().status = TrustTier::Affirming;
+        assert_eq!(ear.status(), TrustTier::Affirming);
+        let mut warning = Appraisal::new();
+        warning.status = TrustTier::Warning;
+        ear.submods.insert("b".to_owned(), warning);
+        assert_eq!(ear.status(), TrustTier::Warning);
+        ear.submods.clear();
+        assert_eq!(ear.status(), TrustTier::None);
+    }
 
     /// Found by fuzzing (`verify_ear`): without serde_json's exact float
     /// parsing, a number in the annotated evidence read back one unit in

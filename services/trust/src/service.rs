@@ -227,13 +227,7 @@ impl TrustService {
     }
 
     fn sign(&self, ear: &Ear, scheme: &str) -> Result<AttestationOutcome, TrustError> {
-        let status = match ear
-            .submods
-            .values()
-            .map(|a| a.status)
-            .max()
-            .unwrap_or_default()
-        {
+        let status = match ear.status() {
             TrustTier::None => AttestationStatus::None,
             TrustTier::Affirming => AttestationStatus::Affirming,
             TrustTier::Warning => AttestationStatus::Warning,

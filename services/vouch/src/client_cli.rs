@@ -15,7 +15,8 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use vouch_crypto::VerifyingKey;
-use vouch_testkit::psa::SwComponent;
+use vouch_ear::{Ear, TrustTier};
+use vouch_testkit::psa::{Device, SwComponent};
 
 /// The PSA token media type `--device` mints.
 const PSA_TOKEN: &str = "application/psa-attestation-token";
@@ -136,6 +137,13 @@ fn out(line: &str) {
     println!("{line}");
 }
 
+/// A problem that does not change the outcome. (The client commands set up
+/// no logging: their output is for the person or script that ran them.)
+#[expect(clippy::print_stderr, reason = "the client commands report on stderr")]
+fn warn(line: &str) {
+    eprintln!("vouch: warning: {line}");
+}
+
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
@@ -175,74 +183,60 @@ async fn published_key(client: &reqwest::Client, base: &str) -> anyhow::Result<V
         .with_context(|| format!("the ear-verification-key of {url}"))
 }
 
-/// Verifies `jwt` and returns its claims as sent.
-fn verified_claims(jwt: &str, key: &VerifyingKey) -> anyhow::Result<Value> {
-    vouch_ear::verify(jwt, key).context("the EAR does not verify")?;
-    let payload = jwt
-        .split('.')
-        .nth(1)
-        .context("the EAR is not a compact JWT")?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .context("the EAR's payload is not base64url")?;
-    serde_json::from_slice(&bytes).context("the EAR's payload is not JSON")
+/// Verifies `jwt` with `key`.
+fn verified(jwt: &str, key: &VerifyingKey) -> anyhow::Result<Ear> {
+    vouch_ear::verify(jwt, key).context("the EAR does not verify")
 }
 
-/// The overall verdict: the worst submod status (`affirming` only when
-/// every submod is).
-fn verdict(claims: &Value) -> String {
-    const ORDER: [&str; 4] = ["none", "affirming", "warning", "contraindicated"];
-    let rank = |s: &str| ORDER.iter().position(|o| *o == s).unwrap_or(0);
-    claims["submods"]
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|s| s["ear.status"].as_str())
-        .max_by_key(|s| if *s == "none" { 4 } else { rank(s) })
-        .unwrap_or("none")
-        .to_owned()
-}
-
-fn describe(claims: &Value) -> Vec<String> {
-    let mut lines = vec![format!("verdict: {}", verdict(claims))];
-    if let Some(submods) = claims["submods"].as_object() {
-        for (name, appraisal) in submods {
-            lines.push(format!(
-                "submod {name}: {} (policy {})",
-                appraisal["ear.status"].as_str().unwrap_or("?"),
-                appraisal["ear.appraisal-policy-id"]
-                    .as_str()
-                    .unwrap_or("none")
-            ));
-            if let Some(vector) = appraisal["ear.trustworthiness-vector"].as_object() {
-                for (claim, value) in vector {
-                    lines.push(format!("  {claim}: {value}"));
-                }
+/// The verdict, then each submod's status, policy and trust vector.
+fn describe(ear: &Ear) -> Vec<String> {
+    let mut lines = vec![format!("verdict: {}", ear.status())];
+    for (name, appraisal) in &ear.submods {
+        lines.push(format!(
+            "submod {name}: {} (policy {})",
+            appraisal.status,
+            appraisal.policy_id.as_deref().unwrap_or("none")
+        ));
+        if let Ok(Value::Object(vector)) = serde_json::to_value(appraisal.trust_vector) {
+            for (claim, value) in vector {
+                lines.push(format!("  {claim}: {value}"));
             }
         }
     }
     lines
 }
 
+/// Where `vouch verify`'s evidence comes from.
+enum Evidence {
+    /// A test device, which answers the session's nonce.
+    Device(Device),
+    /// Evidence minted beforehand for a nonce of the caller's.
+    Minted {
+        bytes: Vec<u8>,
+        media_type: String,
+        nonce: String,
+    },
+}
+
 /// `vouch verify`: newSession → evidence → DELETE, then the verdict.
 pub async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
-    let client = args.server.client()?;
-    let base = args.server.base();
-    let (evidence, media_type, nonce) = match (&args.device, &args.evidence) {
-        (Some(_), None) => (None, PSA_TOKEN.to_owned(), None),
-        (None, Some(path)) => (
-            Some(read(path)?),
-            args.media_type.clone().unwrap_or_default(),
-            args.nonce.clone(),
-        ),
+    let evidence = match (&args.device, &args.evidence, &args.media_type, &args.nonce) {
+        (Some(dir), None, None, None) => Evidence::Device(crate::testkit_cli::load_device(dir)?),
+        (None, Some(path), Some(media_type), Some(nonce)) => Evidence::Minted {
+            bytes: read(path)?,
+            media_type: media_type.clone(),
+            nonce: nonce.clone(),
+        },
         _ => bail!("give either --device, or --evidence with --media-type and --nonce"),
     };
-    let mut url = format!("{base}/challenge-response/v1/newSession");
-    if let Some(nonce) = &nonce {
-        url.push_str(&format!("?nonce={nonce}"));
+    let client = args.server.client()?;
+    let base = args.server.base();
+    let url = format!("{base}/challenge-response/v1/newSession");
+    let mut request = client.post(&url);
+    if let Evidence::Minted { nonce, .. } = &evidence {
+        request = request.query(&[("nonce", nonce)]);
     }
-    let response = client
-        .post(&url)
+    let response = request
         .send()
         .await
         .with_context(|| format!("opening a session at {url}"))?;
@@ -257,9 +251,11 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
         .to_owned();
     let session: Value = response.json().await.context("reading the new session")?;
     let session_url = format!("{base}/challenge-response/v1/{location}");
-    let evidence = match (evidence, &args.device) {
-        (Some(evidence), _) => evidence,
-        (None, Some(dir)) => {
+    let (body, media_type) = match evidence {
+        Evidence::Minted {
+            bytes, media_type, ..
+        } => (bytes, media_type),
+        Evidence::Device(device) => {
             let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(
                     session["nonce"]
@@ -268,21 +264,23 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
                         .trim_end_matches('='),
                 )
                 .context("the session's nonce is not base64url")?;
-            crate::testkit_cli::load_device(dir)?
+            let token = device
                 .token(&nonce, &SwComponent::acme_components())
-                .context("minting the device's evidence")?
+                .context("minting the device's evidence")?;
+            (token, PSA_TOKEN.to_owned())
         }
-        (None, None) => bail!("no evidence"),
     };
     let submitted = client
         .post(&session_url)
-        .header("content-type", &media_type)
-        .body(evidence)
+        .header("content-type", media_type)
+        .body(body)
         .send()
         .await
         .context("submitting the evidence");
     // The session is deleted whatever happened, as Veraison's clients do.
-    let deleted = client.delete(&session_url).send().await;
+    if let Err(e) = client.delete(&session_url).send().await {
+        warn(&format!("deleting the session {session_url}: {e}"));
+    }
     let response = submitted?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(refused("submitting the evidence", response).await);
@@ -297,24 +295,19 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
     let jwt = session["result"]
         .as_str()
         .context("the session has no result")?;
-    let key = published_key(&client, base).await?;
-    let claims = verified_claims(jwt, &key)?;
-    let verdict = verdict(&claims);
+    let ear = verified(jwt, &published_key(&client, base).await?)?;
     if args.json {
         out(&serde_json::to_string_pretty(&serde_json::json!({
-            "verdict": verdict,
+            "verdict": ear.status(),
             "session": session_url,
-            "ear": claims,
+            "ear": ear,
         }))?);
     } else {
-        for line in describe(&claims) {
+        for line in describe(&ear) {
             out(&line);
         }
     }
-    if let Err(e) = deleted {
-        tracing::warn!(error = %e, session = %session_url, "deleting the session");
-    }
-    Ok(verdict == "affirming")
+    Ok(ear.status() == TrustTier::Affirming)
 }
 
 /// `vouch ear inspect`.
@@ -341,18 +334,15 @@ pub async fn ear(command: EarCommand) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give the verification key: --key JWK or --server URL"),
     };
-    let claims = verified_claims(jwt, &key)?;
+    let ear = verified(jwt, &key)?;
     if json {
-        out(&serde_json::to_string_pretty(&claims)?);
+        out(&serde_json::to_string_pretty(&ear)?);
     } else {
         out("signature: valid");
-        for line in describe(&claims) {
+        for line in describe(&ear) {
             out(&line);
         }
-        out(&format!(
-            "issued at: {}",
-            claims["iat"].as_i64().unwrap_or_default()
-        ));
+        out(&format!("issued at: {}", ear.issued_at));
     }
     Ok(())
 }
