@@ -3,9 +3,11 @@
 //! Requests are recorded by [`crate::observe::instrument`].
 
 use axum::Router;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vouch_metrics::Metrics;
 
 /// Marks a 503 given because a limit was reached (`concurrency`,
@@ -18,14 +20,31 @@ pub const METRICS_PATH: &str = "/metrics";
 
 /// `GET /metrics` alone, for a listener that serves nothing else (trust's).
 pub fn metrics_routes(metrics: &Metrics) -> Router {
-    let metrics = metrics.clone();
-    Router::new().route(
-        METRICS_PATH,
-        get(move |headers: HeaderMap| {
-            let metrics = metrics.clone();
-            async move { scrape(&metrics, &headers) }
-        }),
-    )
+    documented_metrics_routes(metrics).split_for_parts().0
+}
+
+/// `GET /metrics` with its OpenAPI entry.
+pub fn documented_metrics_routes(metrics: &Metrics) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(serve_metrics))
+        .with_state(metrics.clone())
+}
+
+/// The whole process's metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    description = "Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` asks for \
+        `application/openmetrics-text`. docs/operations.md lists the metrics.",
+    responses((status = 200, description = "The metrics.", content(
+        (String = "text/plain; version=0.0.4"),
+        (String = "application/openmetrics-text; version=1.0.0"),
+    ))),
+)]
+async fn serve_metrics(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
+    scrape(&metrics, &headers)
 }
 
 fn scrape(metrics: &Metrics, headers: &HeaderMap) -> Response {

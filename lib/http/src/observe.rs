@@ -29,7 +29,7 @@ use http::HeaderValue;
 use vouch_metrics::Metrics;
 use vouch_metrics::http_method::Method;
 
-use crate::metrics::{Refusal, metrics_routes};
+use crate::metrics::{Refusal, documented_metrics_routes};
 use crate::openapi::{self, Documented};
 
 /// The request id header, as most proxies and tracing tools name it.
@@ -59,27 +59,35 @@ pub struct RequestId(pub HeaderValue);
 /// /metrics` (when metrics are on) and `GET /openapi.json` describing all
 /// of them, every request recorded under `service`.
 pub fn listener(documented: Documented, observe: &Observe, service: &'static str) -> Router {
-    let api = openapi::finish(documented.api, service, observe.metrics.is_enabled());
-    instrument(
-        documented.router.merge(openapi::routes(&api)),
-        observe,
-        service,
-    )
-}
-
-/// Adds `GET /metrics` to `router` (when metrics are on) and records every
-/// request it answers under `service`.
-pub fn instrument(router: Router, observe: &Observe, service: &'static str) -> Router {
-    let router = if observe.metrics.is_enabled() {
-        router.merge(metrics_routes(&observe.metrics))
-    } else {
-        router
-    };
+    let Documented {
+        mut router,
+        mut api,
+    } = documented;
+    if observe.metrics.is_enabled() {
+        let (routes, doc) = documented_metrics_routes(&observe.metrics).split_for_parts();
+        router = router.merge(routes);
+        api = api.merge_from(doc);
+    }
     let state = Instrumented {
         observe: observe.clone(),
         service,
     };
-    router.layer(middleware::from_fn_with_state(state, record))
+    router
+        .merge(openapi::serve(api, service))
+        .layer(middleware::from_fn_with_state(state, record))
+}
+
+/// [`listener`] for a router without a document of its own.
+#[cfg(test)]
+pub(crate) fn instrument(router: Router, observe: &Observe, service: &'static str) -> Router {
+    listener(
+        Documented {
+            router,
+            api: utoipa::openapi::OpenApi::default(),
+        },
+        observe,
+        service,
+    )
 }
 
 /// The client's request id when it is usable, or a new one.

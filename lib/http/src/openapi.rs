@@ -8,27 +8,25 @@
 //! metrics are on, and the document itself.
 //!
 //! Error answers share components: the [`ProblemDocument`] schema and one
-//! response per status ([`Problems`]), each `application/problem+json`.
+//! response per status ([`Status400`], …), each `application/problem+json`.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, InfoBuilder, LicenseBuilder, OpenApi, ResponseBuilder,
-    ResponsesBuilder, path::OperationBuilder, path::PathItemBuilder,
+    ContentBuilder, HeaderBuilder, HttpMethod, InfoBuilder, LicenseBuilder, ObjectBuilder, OpenApi,
+    RefOr, ResponseBuilder, Type,
 };
-use utoipa::openapi::{HttpMethod, ObjectBuilder, RefOr, Type};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::health::Health;
 use crate::limits::Limits;
 use crate::problem::PROBLEM_JSON;
-
-/// The path each listener serves its document on.
-pub const OPENAPI_PATH: &str = "/openapi.json";
 
 /// An RFC 9457 problem document, as every error answer carries it.
 #[derive(utoipa::ToSchema)]
@@ -67,136 +65,114 @@ impl utoipa::PartialSchema for Binary {
 
 impl utoipa::ToSchema for Binary {}
 
-/// The error statuses Vouch answers, each a shared response component
-/// named by its status (`#/components/responses/Status400`).
-pub struct Problems;
-
+/// Declares the problem responses: one type per status, for
+/// `#[utoipa::path]`'s `response = Status400`, which refers to the shared
+/// component `#/components/responses/Status400`; [`serve`] registers them
+/// all from the same table.
 macro_rules! problem_responses {
-    ($($name:ident = $status:literal),* $(,)?) => {
+    ($($name:ident = $status:literal: $description:literal,)*) => {
         $(
-            #[doc = concat!("The ", stringify!($status), " problem response, for `#[utoipa::path]`'s `response = `.")]
+            #[doc = concat!("The ", stringify!($status), " problem response: ", $description)]
             pub struct $name;
 
             impl<'r> utoipa::ToResponse<'r> for $name {
                 fn response() -> (&'r str, RefOr<utoipa::openapi::Response>) {
-                    (
-                        stringify!($name),
-                        RefOr::T(Problems::response($status, Problems::description($status))),
-                    )
+                    (stringify!($name), RefOr::T(problem_response($status, $description)))
                 }
             }
         )*
+
+        /// Every problem response, named, for the document's components.
+        fn problem_responses() -> Vec<(&'static str, RefOr<utoipa::openapi::Response>)> {
+            vec![$(<$name as utoipa::ToResponse<'static>>::response()),*]
+        }
     };
 }
 
 problem_responses!(
-    Status400 = 400,
-    Status401 = 401,
-    Status403 = 403,
-    Status404 = 404,
-    Status406 = 406,
-    Status409 = 409,
-    Status413 = 413,
-    Status415 = 415,
-    Status429 = 429,
-    Status503 = 503,
+    Status400 = 400: "The request is malformed: a bad parameter, path segment or body.",
+    Status401 = 401: "No credentials, or credentials that do not check out (with authentication on).",
+    Status403 = 403: "Authenticated, but without the role this route needs.",
+    Status404 = 404: "No such resource.",
+    Status406 = 406: "The `Accept` header allows no format this route offers.",
+    Status409 = 409: "The resource is not in a state that allows this (evidence for a session that already has some).",
+    Status413 = 413: "The body is larger than this listener accepts.",
+    Status415 = 415: "The `Content-Type` is not one this route takes; `Accept` lists those it does.",
+    Status503 = 503: "Overloaded, draining or cut off from a dependency; retry after `Retry-After` seconds.",
 );
 
-impl Problems {
-    const STATUSES: [(u16, &'static str); 10] = [
-        (
-            400,
-            "The request is malformed: a bad parameter, path segment or body.",
-        ),
-        (
-            401,
-            "No credentials, or credentials that do not check out (with authentication on).",
-        ),
-        (403, "Authenticated, but without the role this route needs."),
-        (404, "No such resource."),
-        (
-            406,
-            "The `Accept` header allows no format this route offers.",
-        ),
-        (
-            409,
-            "The resource is not in a state that allows this (evidence for a session that already has some).",
-        ),
-        (413, "The body is larger than this listener accepts."),
-        (
-            415,
-            "The `Content-Type` is not one this route takes; `Accept` lists those it does.",
-        ),
-        (
-            429,
-            "Too many requests from this client; retry after `Retry-After` seconds.",
-        ),
-        (
-            503,
-            "Overloaded, draining or cut off from a dependency; retry after `Retry-After` seconds.",
-        ),
-    ];
-
-    /// The component name of a status's response.
-    pub fn name(status: u16) -> String {
-        format!("Status{status}")
-    }
-
-    fn description(status: u16) -> &'static str {
-        Self::STATUSES
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or("An error.", |(_, d)| d)
-    }
-
-    fn response(status: u16, description: &str) -> utoipa::openapi::Response {
-        let mut builder = ResponseBuilder::new().description(description).content(
-            PROBLEM_JSON,
-            ContentBuilder::new()
-                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                    "Problem",
-                ))))
-                .build(),
-        );
-        if matches!(status, 429 | 503) {
+/// A problem+json response for `status`, with the headers that status
+/// carries.
+fn problem_response(status: u16, description: &str) -> utoipa::openapi::Response {
+    let header = |kind: Type, description: &str| {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(kind))
+            .description(Some(description))
+            .build()
+    };
+    let mut builder = ResponseBuilder::new().description(description).content(
+        PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                "Problem",
+            ))))
+            .build(),
+    );
+    match status {
+        503 => {
             builder = builder.header(
                 "retry-after",
-                HeaderBuilder::new()
-                    .schema(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .minimum(Some(0)),
-                    )
-                    .description(Some("Seconds to wait before retrying."))
-                    .build(),
+                header(Type::Integer, "Seconds to wait before retrying."),
             );
         }
-        if status == 415 {
+        415 => {
             builder = builder.header(
                 "accept",
-                HeaderBuilder::new()
-                    .schema(ObjectBuilder::new().schema_type(Type::String))
-                    .description(Some("The media types this route takes."))
-                    .build(),
+                header(Type::String, "The media types this route takes."),
             );
         }
-        if status == 401 {
+        401 => {
             builder = builder.header(
                 "www-authenticate",
-                HeaderBuilder::new()
-                    .schema(ObjectBuilder::new().schema_type(Type::String))
-                    .build(),
+                header(Type::String, "The scheme to authenticate with."),
             );
         }
-        builder.build()
+        _ => {}
     }
+    builder.build()
 }
 
-/// The finished document of one listener: `service` names it in the title;
-/// `api` holds the routes registered through `routes!` (health included).
-/// Adds the shared problem components, `/metrics` (when `metrics` is on)
-/// and `/openapi.json` itself.
-pub fn finish(mut api: OpenApi, service: &str, metrics: bool) -> OpenApi {
+/// The document of `/openapi.json` itself, an entry like any other.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this listener.",
+        body = Object, content_type = "application/json")),
+)]
+async fn document(State(body): State<Bytes>) -> Response {
+    if body.is_empty() {
+        return crate::Problem::internal("the OpenAPI document could not be rendered")
+            .into_response();
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `GET /openapi.json` serving the document of a listener named `service`
+/// whose routes `api` documents; the document's own entry, the title, the
+/// version and the shared problem components are added here. Rendered
+/// once, now.
+pub fn serve(api: OpenApi, service: &str) -> Router {
+    let (routes, own) = OpenApiRouter::<Bytes>::new()
+        .routes(routes!(document))
+        .split_for_parts();
+    let mut api = api.merge_from(own);
     api.openapi = utoipa::openapi::OpenApiVersion::Version31;
     api.info = InfoBuilder::new()
         .title(format!("Vouch {service} API"))
@@ -212,83 +188,16 @@ pub fn finish(mut api: OpenApi, service: &str, metrics: bool) -> OpenApi {
         "Problem".to_owned(),
         <ProblemDocument as utoipa::PartialSchema>::schema(),
     );
-    for (status, description) in Problems::STATUSES {
-        components.responses.insert(
-            Problems::name(status),
-            RefOr::T(Problems::response(status, description)),
-        );
+    for (name, response) in problem_responses() {
+        components.responses.insert(name.to_owned(), response);
     }
-    if metrics {
-        api.paths.add_path_operation(
-            crate::metrics::METRICS_PATH,
-            vec![HttpMethod::Get],
-            OperationBuilder::new()
-                .tag("operations")
-                .operation_id(Some("metrics"))
-                .summary(Some("Prometheus metrics of the whole process"))
-                .description(Some(
-                    "Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` asks \
-                     for `application/openmetrics-text`. docs/operations.md lists the metrics.",
-                ))
-                .responses(
-                    ResponsesBuilder::new()
-                        .response(
-                            "200",
-                            ResponseBuilder::new()
-                                .description("The metrics.")
-                                .content(
-                                    "text/plain; version=0.0.4",
-                                    ContentBuilder::new()
-                                        .schema(Some(
-                                            ObjectBuilder::new().schema_type(Type::String),
-                                        ))
-                                        .build(),
-                                )
-                                .content(
-                                    "application/openmetrics-text; version=1.0.0",
-                                    ContentBuilder::new()
-                                        .schema(Some(
-                                            ObjectBuilder::new().schema_type(Type::String),
-                                        ))
-                                        .build(),
-                                ),
-                        )
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    api.paths.paths.insert(
-        OPENAPI_PATH.to_owned(),
-        PathItemBuilder::new()
-            .operation(
-                HttpMethod::Get,
-                OperationBuilder::new()
-                    .tag("operations")
-                    .operation_id(Some("openapi"))
-                    .summary(Some("This document"))
-                    .responses(
-                        ResponsesBuilder::new()
-                            .response(
-                                "200",
-                                ResponseBuilder::new()
-                                    .description("The OpenAPI 3.1 document of this listener.")
-                                    .content(
-                                        "application/json",
-                                        ContentBuilder::new()
-                                            .schema(Some(
-                                                ObjectBuilder::new().schema_type(Type::Object),
-                                            ))
-                                            .build(),
-                                    ),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build(),
-    );
-    api
+    let body = api.to_pretty_json().unwrap_or_else(|e| {
+        // Serialising a document built from types does not fail; if it
+        // ever did, the route says so rather than the process dying.
+        tracing::error!(error = %e, "rendering the OpenAPI document");
+        String::new()
+    });
+    routes.with_state(Bytes::from(body))
 }
 
 /// Lists `media_types` as the request body types of `method` on `path`,
@@ -324,42 +233,11 @@ pub fn set_request_media_types(
         .collect();
 }
 
-/// `GET /openapi.json`, serving `api` (rendered once, here).
-pub fn routes(api: &OpenApi) -> Router {
-    let body = Bytes::from(api.to_pretty_json().unwrap_or_else(|e| {
-        // Serialising a document built from types cannot fail; if it ever
-        // did, the route says so rather than the process dying.
-        tracing::error!(error = %e, "rendering the OpenAPI document");
-        String::new()
-    }));
-    let body = Arc::new(body);
-    Router::new().route(
-        OPENAPI_PATH,
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { document(&body) }
-        }),
-    )
-}
-
-fn document(body: &Bytes) -> Response {
-    if body.is_empty() {
-        return crate::Problem::internal("the OpenAPI document could not be rendered")
-            .into_response();
-    }
-    let mut response = (StatusCode::OK, body.clone()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 /// A router and the document of its routes, as a service builds them.
 pub struct Documented {
     /// The routes.
     pub router: Router,
-    /// Their document (not yet [`finish`]ed).
+    /// Their document (the listener adds its own parts in [`serve`]).
     pub api: OpenApi,
 }
 

@@ -154,6 +154,27 @@ pub fn documented(
     Documented::service(api, &limits, health)
 }
 
+/// The path of the routes about a scheme's policies.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Only its parameters are used; the handlers parse the path.
+struct SchemePath {
+    /// The attestation scheme (as the discovery document lists them).
+    scheme: String,
+}
+
+/// The path of the routes about one policy.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Only its parameters are used; the handlers parse the path.
+struct PolicyPath {
+    /// The attestation scheme (as the discovery document lists them).
+    scheme: String,
+    /// The policy id.
+    #[param(format = Uuid)]
+    uuid: String,
+}
+
 /// A stored policy, as Veraison renders it.
 #[derive(utoipa::ToSchema)]
 #[schema(as = Policy)]
@@ -226,7 +247,7 @@ fn is_rules(headers: &HeaderMap) -> bool {
     path = "/management/v1/policy/{scheme}",
     tag = "management",
     operation_id = "createPolicy",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."),
+    params(SchemePath,
         ("name" = Option<String>, Query, description = "The policy's name (default `default`).")),
     request_body(description = "Rego rules.", content_type = "application/vnd.veraison.policy.opa", content = String),
     responses(
@@ -289,7 +310,7 @@ async fn create_policy(
     path = "/management/v1/policy/{scheme}/{uuid}/activate",
     tag = "management",
     operation_id = "activatePolicy",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."), ("uuid" = String, Path, format = Uuid, description = "The policy id.")),
+    params(PolicyPath),
     responses(
         (status = 200, description = "Activated."),
         (status = 400, response = Status400),
@@ -320,7 +341,7 @@ async fn activate_policy(
     path = "/management/v1/policy/{scheme}",
     tag = "management",
     operation_id = "getActivePolicy",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them).")),
+    params(SchemePath),
     responses(
         (status = 200, description = "The active policy.", body = PolicyDocument, content_type = "application/vnd.veraison.policy+json"),
         (status = 400, response = Status400),
@@ -356,7 +377,7 @@ async fn active_policy(
     path = "/management/v1/policy/{scheme}/{uuid}",
     tag = "management",
     operation_id = "getPolicy",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."), ("uuid" = String, Path, format = Uuid, description = "The policy id.")),
+    params(PolicyPath),
     responses(
         (status = 200, description = "The policy.", body = PolicyDocument, content_type = "application/vnd.veraison.policy+json"),
         (status = 400, response = Status400),
@@ -393,7 +414,7 @@ async fn one_policy(
     path = "/management/v1/policies/{scheme}",
     tag = "management",
     operation_id = "getPolicies",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them)."),
+    params(SchemePath,
         ("name" = Option<String>, Query, description = "Only the policies of this name.")),
     responses(
         (status = 200, description = "The policies.", body = Vec<PolicyDocument>, content_type = "application/vnd.veraison.policies+json"),
@@ -438,7 +459,7 @@ async fn list_policies(
     path = "/management/v1/policies/{scheme}/deactivate",
     tag = "management",
     operation_id = "deactivatePolicies",
-    params(("scheme" = String, Path, description = "The attestation scheme (as the discovery document lists them).")),
+    params(SchemePath),
     responses(
         (status = 200, description = "Deactivated."),
         (status = 400, response = Status400),

@@ -79,6 +79,15 @@ fn nonce_from_query(query: &HashMap<String, String>) -> Result<Nonce, NonceError
     }
 }
 
+/// The path of a session's routes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Only its parameters are used; the handlers parse the path.
+struct SessionPath {
+    /// The session id.
+    id: uuid::Uuid,
+}
+
 /// Opens a challenge-response session and returns its nonce.
 #[utoipa::path(
     post,
@@ -176,7 +185,7 @@ fn unwrap_cmw(mut headers: HeaderMap, evidence: Bytes) -> Result<(HeaderMap, Byt
     path = "/challenge-response/v1/session/{id}",
     tag = "verification",
     operation_id = "submitEvidence",
-    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    params(SessionPath),
     request_body(
         description = "The evidence, in one of the media types the session's `accept` lists \
             (or a CMW wrapping one).",
@@ -417,7 +426,7 @@ impl Claim {
     path = "/challenge-response/v1/session/{id}",
     tag = "verification",
     operation_id = "getSession",
-    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    params(SessionPath),
     responses(
         (status = 200, description = "The session.", body = Session,
             content_type = "application/vnd.veraison.challenge-response-session+json"),
@@ -444,7 +453,7 @@ pub(crate) async fn get_session(
     path = "/challenge-response/v1/session/{id}",
     tag = "verification",
     operation_id = "deleteSession",
-    params(("id" = String, Path, format = Uuid, description = "The session id.")),
+    params(SessionPath),
     responses(
         (status = 204, description = "Deleted, or already gone."),
         (status = 400, response = Status400),
