@@ -98,8 +98,10 @@ impl Telemetry {
     }
 }
 
+#[cfg(test)]
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);
 
+#[cfg(test)]
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         if let (Ok(name), Ok(value)) = (
@@ -136,16 +138,37 @@ pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) 
     let _ = span.set_parent(parent);
 }
 
-/// Writes the current span's trace context into `headers` (`traceparent`).
-pub fn inject_current(headers: &mut http::HeaderMap) {
+/// Writes the current span's trace context into `headers` (`traceparent`),
+/// as the interceptor does into gRPC metadata.
+#[cfg(test)]
+fn inject_current(headers: &mut http::HeaderMap) {
+    inject_into(&mut HeaderInjector(headers));
+}
+
+/// Writes the current span's trace context through `injector`; nothing
+/// when the span is disabled (traces off).
+fn inject_into(injector: &mut dyn Injector) {
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
     }
     let context = span.context();
     opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(&context, &mut HeaderInjector(headers));
+        propagator.inject_context(&context, injector);
     });
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
 }
 
 /// A tonic client interceptor sending the current span's trace context.
@@ -153,19 +176,12 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 pub struct Propagate;
 
 impl tonic::service::Interceptor for Propagate {
-    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        // Traces off: leave the request as it is (no metadata round trip).
-        if tracing::Span::current().is_disabled() {
-            return Ok(request);
-        }
-        let (mut metadata, extensions, message) = request.into_parts();
-        let mut headers = std::mem::take(&mut metadata).into_headers();
-        inject_current(&mut headers);
-        Ok(tonic::Request::from_parts(
-            tonic::metadata::MetadataMap::from_headers(headers),
-            extensions,
-            message,
-        ))
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        inject_into(&mut MetadataInjector(request.metadata_mut()));
+        Ok(request)
     }
 }
 
