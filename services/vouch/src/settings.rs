@@ -697,14 +697,11 @@ impl Settings {
         }
         let mut name = "vouch".to_owned();
         for role in &self.role {
-            name.push('-');
-            name.push_str(match role {
-                Role::All => "all",
-                Role::Trust => "trust",
-                Role::Verification => "verification",
-                Role::Provisioning => "provisioning",
-                Role::Management => "management",
-            });
+            // The role as `--role` spells it.
+            if let Some(value) = clap::ValueEnum::to_possible_value(role) {
+                name.push('-');
+                name.push_str(value.get_name());
+            }
         }
         name
     }
