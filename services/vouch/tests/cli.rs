@@ -25,6 +25,30 @@ async fn vouch(args: &[&str]) -> Output {
     .unwrap()
 }
 
+/// `vouch verify --server server args…`.
+async fn verify_at(server: &str, args: &[&str]) -> Output {
+    vouch(&[&["verify", "--server", server], args].concat()).await
+}
+
+/// `vouch corim submit --server server --media-type media_type files…`.
+async fn submit_at(server: &str, media_type: &str, files: &[&str]) -> Output {
+    vouch(
+        &[
+            &[
+                "corim",
+                "submit",
+                "--server",
+                server,
+                "--media-type",
+                media_type,
+            ],
+            files,
+        ]
+        .concat(),
+    )
+    .await
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -56,34 +80,17 @@ async fn submit_then_verify_a_device_and_inspect_its_ear() {
     let dir = device_dir(work.path(), "device").await;
     let corim = format!("{dir}/corim.cbor");
 
-    let output = vouch(&[
-        "corim",
-        "submit",
-        "--server",
-        &app.provisioning,
-        "--media-type",
-        PSA_CORIM,
-        &corim,
-    ])
-    .await;
+    let output = submit_at(&app.provisioning, PSA_CORIM, &[&corim]).await;
     assert!(output.status.success(), "{:?}", text(&output));
     assert!(text(&output).0.contains("stored"));
 
-    let output = vouch(&["verify", "--server", &app.verification, "--device", &dir]).await;
+    let output = verify_at(&app.verification, &["--device", &dir]).await;
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("verdict: affirming"), "{stdout}");
     assert!(stdout.contains("instance-identity: 2"), "{stdout}");
 
-    let output = vouch(&[
-        "verify",
-        "--server",
-        &app.verification,
-        "--device",
-        &dir,
-        "--json",
-    ])
-    .await;
+    let output = verify_at(&app.verification, &["--device", &dir, "--json"]).await;
     assert_eq!(output.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["verdict"], "affirming");
@@ -110,33 +117,33 @@ async fn submit_then_verify_a_device_and_inspect_its_ear() {
     ])
     .await;
     assert!(output.status.success(), "{:?}", text(&output));
-    let output = vouch(&[
-        "verify",
-        "--server",
+    let output = verify_at(
         &app.verification,
-        "--evidence",
-        token.to_str().unwrap(),
-        "--media-type",
-        PSA_TOKEN_MT,
-        "--nonce",
-        nonce,
-    ])
+        &[
+            "--evidence",
+            token.to_str().unwrap(),
+            "--media-type",
+            PSA_TOKEN_MT,
+            "--nonce",
+            nonce,
+        ],
+    )
     .await;
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("verdict: affirming"), "{stdout}");
     // The same evidence for another nonce is not the device's answer.
-    let output = vouch(&[
-        "verify",
-        "--server",
+    let output = verify_at(
         &app.verification,
-        "--evidence",
-        token.to_str().unwrap(),
-        "--media-type",
-        PSA_TOKEN_MT,
-        "--nonce",
-        "b3RoZXItbm9uY2UtYnV0LWxvbmctZW5vdWdoLTMyYnl0",
-    ])
+        &[
+            "--evidence",
+            token.to_str().unwrap(),
+            "--media-type",
+            PSA_TOKEN_MT,
+            "--nonce",
+            "b3RoZXItbm9uY2UtYnV0LWxvbmctZW5vdWdoLTMyYnl0",
+        ],
+    )
     .await;
     no_panic(&output);
     assert_eq!(output.status.code(), Some(3), "{:?}", text(&output));
@@ -218,7 +225,7 @@ async fn a_device_nobody_provisioned_is_not_affirming_and_exits_3() {
     let app = spawn_app().await;
     let work = tempfile::tempdir().unwrap();
     let dir = device_dir(work.path(), "stranger").await;
-    let output = vouch(&["verify", "--server", &app.verification, "--device", &dir]).await;
+    let output = verify_at(&app.verification, &["--device", &dir]).await;
     no_panic(&output);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
@@ -236,16 +243,11 @@ async fn bad_input_and_unreachable_servers_are_clear_errors() {
     let corim = format!("{dir}/corim.cbor");
 
     // Two CoRIMs, one refused: the good one is stored, the exit is 1.
-    let output = vouch(&[
-        "corim",
-        "submit",
-        "--server",
+    let output = submit_at(
         &app.provisioning,
-        "--media-type",
         PSA_CORIM,
-        &corim,
-        garbage.to_str().unwrap(),
-    ])
+        &[&corim, garbage.to_str().unwrap()],
+    )
     .await;
     no_panic(&output);
     let (stdout, stderr) = text(&output);
@@ -254,22 +256,13 @@ async fn bad_input_and_unreachable_servers_are_clear_errors() {
     assert!(stderr.contains("1 of 2 CoRIMs refused"), "{stderr}");
 
     // A media type the server does not take.
-    let output = vouch(&[
-        "corim",
-        "submit",
-        "--server",
-        &app.provisioning,
-        "--media-type",
-        "application/x-nothing",
-        &corim,
-    ])
-    .await;
+    let output = submit_at(&app.provisioning, "application/x-nothing", &[&corim]).await;
     no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).1.contains("415"), "{:?}", text(&output));
 
     // Nothing listening.
-    let output = vouch(&["verify", "--server", "http://127.0.0.1:1", "--device", &dir]).await;
+    let output = verify_at("http://127.0.0.1:1", &["--device", &dir]).await;
     no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -279,14 +272,7 @@ async fn bad_input_and_unreachable_servers_are_clear_errors() {
     );
 
     // Evidence without its nonce is refused by the command line.
-    let output = vouch(&[
-        "verify",
-        "--server",
-        &app.verification,
-        "--evidence",
-        &corim,
-    ])
-    .await;
+    let output = verify_at(&app.verification, &["--evidence", &corim]).await;
     no_panic(&output);
     assert_eq!(output.status.code(), Some(2), "clap's usage error");
     app.stop().await;

@@ -106,20 +106,9 @@ async fn provision(client: &reqwest::Client, base: &str, device: &Device) -> u16
 /// `base`: the PSA status of the EAR, verified with the key `base`
 /// publishes.
 async fn appraise(client: &reqwest::Client, base: &str, device: &Device) -> TrustTier {
+    let (session, nonce) = open_session_at(client, base, "").await;
     let response = client
-        .post(format!("{base}/challenge-response/v1/newSession"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let body: serde_json::Value = response.json().await.unwrap();
-    use base64::Engine as _;
-    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(body["nonce"].as_str().unwrap())
-        .unwrap();
-    let response = client
-        .post(format!("{base}/challenge-response/v1/{location}"))
+        .post(&session)
         .header("Content-Type", PSA_TOKEN_MT)
         .body(
             device

@@ -43,16 +43,7 @@ fn client() -> reqwest::Client {
 }
 
 async fn provision(client: &reqwest::Client, provisioning: &str, corim: Vec<u8>) {
-    let response = client
-        .post(format!("{provisioning}/endorsement-provisioning/v1/submit"))
-        .header("Content-Type", CORIM_CURRENT_MT)
-        .body(corim)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["status"], "success", "{body}");
+    provision_ok_at(client, provisioning, CORIM_CURRENT_MT, corim).await;
 }
 
 /// Provisions `device` alone, in the current CoRIM encoding.

@@ -12,7 +12,6 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use common::procs::{self, Topology};
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -104,39 +103,25 @@ async fn one_verification_is_one_trace_from_the_client_through_trust() {
     let provisioning = topology.provisioning(&t, &[]).await;
     let client = procs::https_client(Duration::from_secs(30));
     let device = Device::generate().unwrap();
-    let response = client
-        .post(format!(
-            "{}/endorsement-provisioning/v1/submit",
-            provisioning.provisioning_url()
-        ))
-        .header("Content-Type", CORIM_CURRENT_MT)
-        .body(corim_for(&[&device], PsaCorimEncoding::Current))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    provision_ok_at(
+        &client,
+        &provisioning.provisioning_url(),
+        CORIM_CURRENT_MT,
+        corim_for(&[&device], PsaCorimEncoding::Current),
+    )
+    .await;
 
     // The client starts the trace.
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let client_span = "00f067aa0ba902b7";
     let traceparent = format!("00-{trace_id}-{client_span}-01");
     let base = verification.verification_url();
-    let response = client
-        .post(format!("{base}/challenge-response/v1/newSession"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let body: serde_json::Value = response.json().await.unwrap();
-    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(body["nonce"].as_str().unwrap())
-        .unwrap();
+    let (session_url, nonce) = open_session_at(&client, &base, "").await;
     let token = device
         .token(&nonce, &SwComponent::acme_components())
         .unwrap();
     let response = client
-        .post(format!("{base}/challenge-response/v1/{location}"))
+        .post(&session_url)
         .header("Content-Type", PSA_TOKEN_MT)
         .header("traceparent", &traceparent)
         .body(token)

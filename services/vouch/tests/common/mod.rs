@@ -156,10 +156,7 @@ impl TestApp {
 
     /// Provisions and asserts success.
     pub async fn provision_ok(&self, media_type: &str, corim: Vec<u8>) {
-        let response = self.provision(media_type, corim).await;
-        assert_eq!(response.status(), 200);
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body["status"], "success", "{body}");
+        provision_ok_at(&self.client, &self.provisioning, media_type, corim).await;
     }
 
     pub async fn new_session(&self, query: &str) -> reqwest::Response {
@@ -175,19 +172,7 @@ impl TestApp {
 
     /// Creates a session and returns (session URL, nonce bytes).
     pub async fn session(&self, query: &str) -> (String, Vec<u8>) {
-        let response = self.new_session(query).await;
-        assert_eq!(response.status(), 201);
-        let location = response.headers()["location"].to_str().unwrap().to_owned();
-        assert!(location.starts_with("session/"), "{location}");
-        let body: serde_json::Value = response.json().await.unwrap();
-        use base64::Engine as _;
-        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body["nonce"].as_str().unwrap())
-            .unwrap();
-        (
-            format!("{}/challenge-response/v1/{location}", self.verification),
-            nonce,
-        )
+        open_session_at(&self.client, &self.verification, query).await
     }
 
     pub async fn submit(
@@ -260,6 +245,49 @@ impl TestApp {
 }
 
 /// A CoRIM endorsing `devices` with the ACME reference values.
+/// Provisions `corim` at the provisioning service `base` and asserts that
+/// it was stored.
+pub async fn provision_ok_at(
+    client: &reqwest::Client,
+    base: &str,
+    media_type: &str,
+    corim: Vec<u8>,
+) {
+    let response = client
+        .post(format!("{base}/endorsement-provisioning/v1/submit"))
+        .header("Content-Type", media_type)
+        .body(corim)
+        .send()
+        .await
+        .expect("provisioning request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "success", "{body}");
+}
+
+/// Opens a session at the verification service `base` (`query` is
+/// appended to `newSession`) and returns (session URL, nonce bytes).
+pub async fn open_session_at(
+    client: &reqwest::Client,
+    base: &str,
+    query: &str,
+) -> (String, Vec<u8>) {
+    let response = client
+        .post(format!("{base}/challenge-response/v1/newSession{query}"))
+        .send()
+        .await
+        .expect("newSession request");
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("session/"), "{location}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    use base64::Engine as _;
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body["nonce"].as_str().unwrap())
+        .unwrap();
+    (format!("{base}/challenge-response/v1/{location}"), nonce)
+}
+
 pub fn corim_for(devices: &[&Device], encoding: PsaCorimEncoding) -> Vec<u8> {
     let mut corim = PsaCorim::new(encoding);
     for device in devices {
