@@ -1,7 +1,6 @@
 //! Request handlers. Check order and error texts follow Veraison's
 //! `verification/api/handler.go`, so clients see the same answers.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use axum::extract::{Path, Query, State};
@@ -68,9 +67,20 @@ fn session_key(id: &uuid::Uuid) -> String {
     id.hyphenated().to_string()
 }
 
-fn nonce_from_query(query: &HashMap<String, String>) -> Result<Nonce, NonceError> {
-    let nonce = query.get("nonce").filter(|v| !v.is_empty());
-    let size = query.get("nonceSize").filter(|v| !v.is_empty());
+/// The first value of query parameter `name`, as Go's `c.Query` (and so
+/// Veraison) reads it; empty counts as absent. A later repetition neither
+/// replaces nor hides a bad first value.
+fn first<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+        .filter(|value| !value.is_empty())
+}
+
+fn nonce_from_query(query: &[(String, String)]) -> Result<Nonce, NonceError> {
+    let nonce = first(query, "nonce");
+    let size = first(query, "nonceSize");
     match (nonce, size) {
         (Some(_), Some(_)) => Err(NonceError::Exclusive),
         (Some(n), None) => Nonce::from_base64url(n),
@@ -96,7 +106,8 @@ struct SessionPath {
     operation_id = "newSession",
     params(
         ("nonce" = Option<String>, Query, pattern = "^([A-Za-z0-9_-]{11,86}={0,2})?$", description = "The challenge, base64url (unpadded or padded), 8 to 64 bytes; empty counts as absent. Exclusive with `nonceSize`."),
-        ("nonceSize" = Option<u32>, Query, minimum = 8, maximum = 64, description = "Length of a random challenge, 8 to 64 bytes (default 32). Exclusive with `nonce`."),
+        ("nonceSize" = Option<String>, Query, pattern = "^(|[89]|[1-5][0-9]|6[0-4])$",
+            description = "Length of a random challenge, 8 to 64 bytes (default 32); empty counts as absent, as in Veraison. Exclusive with `nonce`."),
     ),
     responses(
         (status = 201, description = "The session, `waiting` for evidence.", body = Session,
@@ -110,7 +121,7 @@ struct SessionPath {
 pub(crate) async fn new_session(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
     check_accept(&headers)?;
     let nonce = nonce_from_query(&query).map_err(|e| match e {

@@ -458,3 +458,21 @@ async fn a_session_past_its_published_expiry_takes_no_evidence() {
     );
     assert_eq!(service.trust.calls(), 0);
 }
+
+/// Veraison reads a repeated query parameter's first value (Go's
+/// `c.Query`); a later, empty repetition must not hide a bad first one.
+#[tokio::test]
+async fn a_repeated_nonce_parameter_counts_by_its_first_value() {
+    let service = service(FakeTrust::new());
+    let new_session = |query: &str| {
+        Request::post(format!("/challenge-response/v1/newSession?{query}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let answer = send(&service.router, new_session("nonceSize=abc&nonceSize=")).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
+    let answer = send(&service.router, new_session("nonceSize=16&nonceSize=99")).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let nonce = answer.body["nonce"].as_str().unwrap();
+    assert_eq!(nonce.trim_end_matches('=').len(), 22, "16 bytes: {nonce}");
+}

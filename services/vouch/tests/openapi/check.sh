@@ -6,7 +6,8 @@
 # positive_data_acceptance is left out: it expects any request the schema
 # allows to succeed, and no JSON Schema can say "evidence signed by a
 # provisioned device" or "a CoRIM that parses"; such bodies get a
-# documented 4xx. A fixed seed keeps CI reproducible; set SCHEMATHESIS_SEED
+# documented 4xx. A fixed seed makes the generated cases repeatable (the
+# fuzzing phase still varies a little with timing); set SCHEMATHESIS_SEED
 # (and SCHEMATHESIS_EXAMPLES) to explore further.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
