@@ -48,6 +48,9 @@ pub enum Command {
     /// CoRIMs.
     #[command(subcommand)]
     Corim(crate::client_cli::CorimCommand),
+    /// Evidence (attestation tokens).
+    #[command(subcommand)]
+    Evidence(crate::evidence_cli::EvidenceCommand),
 }
 
 /// Subcommands of `vouch auth`.
@@ -448,6 +451,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ear(command) => runtime.block_on(crate::client_cli::ear(command)),
         Command::Corim(command) => runtime.block_on(crate::client_cli::corim(command)),
+        Command::Evidence(command) => crate::evidence_cli::evidence(command),
         Command::Auth(AuthCommand::HashPassword) => {
             let hash = hash_password_from(std::io::stdin().lock())?;
             print_line(&hash);

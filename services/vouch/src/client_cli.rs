@@ -133,7 +133,7 @@ pub enum CorimCommand {
 }
 
 #[expect(clippy::print_stdout, reason = "the client commands print results")]
-fn out(line: &str) {
+pub(crate) fn out(line: &str) {
     println!("{line}");
 }
 
@@ -144,7 +144,7 @@ fn warn(line: &str) {
     eprintln!("vouch: warning: {line}");
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).context("reading stdin")?;

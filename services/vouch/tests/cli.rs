@@ -277,3 +277,90 @@ async fn bad_input_and_unreachable_servers_are_clear_errors() {
     assert_eq!(output.status.code(), Some(2), "clap's usage error");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn evidence_inspect_shows_the_claims_of_psa_and_cca_tokens() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let nonce = "dm91Y2gtY2xpLXRlc3Qtbm9uY2UtMzItYnl0ZXMhISE";
+    let output = vouch(&["testkit", "token", "--dir", &dir, "--nonce", nonce]).await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let token = format!("{dir}/token.cbor");
+
+    // PSA, found by trying each format; the nonce is the one minted in.
+    let output = vouch(&["evidence", "inspect", "--json", &token]).await;
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["format"], "psa");
+    let nonce_b64 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, nonce).unwrap(),
+    );
+    assert_eq!(doc["claims"]["psa-nonce"], nonce_b64.as_str());
+    assert!(doc["claims"]["psa-instance-id"].is_string());
+
+    // Human-readable, from stdin.
+    let bytes = std::fs::read(&token).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+            .args(["evidence", "inspect", "--format", "psa", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("format: psa\nsignature: not checked\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&nonce_b64), "{stdout}");
+
+    // CCA, minted with fresh keys: both tokens' claims come out.
+    let cca = vouch_testkit::cca::CcaDevice::generate(vouch_crypto::Curve::P384).unwrap();
+    let cca_nonce = [7u8; 64];
+    let cca_token = work.path().join("cca.cbor");
+    std::fs::write(
+        &cca_token,
+        cca.token(&cca_nonce, vouch_cca_token::Framing::CmwCollection)
+            .unwrap(),
+    )
+    .unwrap();
+    let output = vouch(&["evidence", "inspect", "--json", cca_token.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["format"], "cca");
+    let realm = &doc["claims"]["cca-realm-delegated-token"];
+    assert_eq!(
+        realm["cca-realm-challenge"],
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, cca_nonce).as_str()
+    );
+    assert!(doc["claims"]["cca-platform-token"]["cca-platform-challenge"].is_string());
+
+    // A PSA token is not a CCA token, and garbage is neither: exit 1 with
+    // a reason, never a panic.
+    let output = vouch(&["evidence", "inspect", "--format", "cca", &token]).await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).1.contains("not a CCA token"),
+        "{:?}",
+        text(&output)
+    );
+    let garbage = work.path().join("garbage");
+    std::fs::write(&garbage, b"\xff\x00junk").unwrap();
+    let output = vouch(&["evidence", "inspect", garbage.to_str().unwrap()]).await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).1.contains("as PSA:"), "{:?}", text(&output));
+    let output = vouch(&["evidence", "inspect", "/nonexistent/token"]).await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+}
