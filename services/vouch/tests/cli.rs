@@ -364,3 +364,201 @@ async fn evidence_inspect_shows_the_claims_of_psa_and_cca_tokens() {
     no_panic(&output);
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// evcli's PSA claims JSON for a `vouch testkit` device, with the ACME
+/// components its CoRIM endorses.
+fn evcli_psa_claims(device_dir: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let b64 = |hex_text: &str| {
+        base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_text).unwrap())
+    };
+    let device: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{device_dir}/device.json")).unwrap())
+            .unwrap();
+    let components: Vec<serde_json::Value> = vouch_testkit::psa::SwComponent::acme_components()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "measurement-type": c.measurement_type,
+                "measurement-value": base64::engine::general_purpose::STANDARD
+                    .encode(c.measurement_value.as_ref().unwrap()),
+                "version": c.version,
+                "signer-id": base64::engine::general_purpose::STANDARD
+                    .encode(c.signer_id.as_ref().unwrap()),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "eat-profile": "http://arm.com/psa/2.0.0",
+        "psa-client-id": 1,
+        "psa-security-lifecycle": 12288,
+        "psa-implementation-id": b64(device["implementation-id"].as_str().unwrap()),
+        "psa-instance-id": b64(device["instance-id"].as_str().unwrap()),
+        "psa-boot-seed": "3q2+796tvu/erb7v3q2+796tvu/erb7v3q2+796tvu8=",
+        "psa-software-components": components,
+        "psa-verification-service-indicator": "https://psa-verifier.org",
+        "psa-nonce": "QUp8F0FBs9DpodKK8xUg8NQimf6sQAfe2J1ormzZLxk="
+    })
+}
+
+#[tokio::test]
+async fn evidence_minted_from_evcli_claims_verifies_and_binds_its_keys() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let output = submit_at(
+        &app.provisioning,
+        PSA_CORIM,
+        &[&format!("{dir}/corim.cbor")],
+    )
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+
+    // The device's key as a PEM file, its claims as evcli takes them.
+    let device: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{dir}/device.json")).unwrap()).unwrap();
+    let key = work.path().join("iak.pem");
+    std::fs::write(&key, device["private-key"].as_str().unwrap()).unwrap();
+    let claims = work.path().join("claims.json");
+    std::fs::write(&claims, evcli_psa_claims(&dir).to_string()).unwrap();
+    let nonce = "bWludGVkLWZyb20tZXZjbGktY2xhaW1zLWpzb24tMzI";
+    let token = work.path().join("token.cbor");
+    let (key, claims_s, token_s) = (
+        key.to_str().unwrap(),
+        claims.to_str().unwrap(),
+        token.to_str().unwrap(),
+    );
+    let output = vouch(&[
+        "evidence", "mint", "psa", "--claims", claims_s, "--key", key, "--nonce", nonce, "--out",
+        token_s,
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = verify_at(
+        &app.verification,
+        &[
+            "--evidence",
+            token_s,
+            "--media-type",
+            "application/psa-attestation-token",
+            "--nonce",
+            nonce,
+        ],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: affirming"), "{stdout}");
+
+    // The same claims signed by another key: verified, not affirming.
+    let other = vouch_crypto::SigningKey::generate(vouch_crypto::Curve::P256).unwrap();
+    let other_key = work.path().join("other.pem");
+    std::fs::write(&other_key, other.to_pkcs8_pem()).unwrap();
+    let output = vouch(&[
+        "evidence",
+        "mint",
+        "psa",
+        "--claims",
+        claims_s,
+        "--key",
+        other_key.to_str().unwrap(),
+        "--nonce",
+        nonce,
+        "--out",
+        token_s,
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = verify_at(
+        &app.verification,
+        &[
+            "--evidence",
+            token_s,
+            "--media-type",
+            "application/psa-attestation-token",
+            "--nonce",
+            nonce,
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{:?}", text(&output));
+
+    // CCA: claims JSON and two fresh keys; the token verifies with the
+    // CPAK given, binds the RAK given and carries the nonce.
+    let cpak = vouch_crypto::SigningKey::generate(vouch_crypto::Curve::P256).unwrap();
+    let rak = vouch_crypto::SigningKey::generate(vouch_crypto::Curve::P384).unwrap();
+    let platform = vouch_cca_token::mint::sample_platform_claims();
+    let realm = vouch_cca_token::mint::sample_realm_claims(&rak.verifying_key());
+    let cca_claims = serde_json::json!({
+        "cca-platform-token": platform.annotated_evidence(),
+        "cca-realm-delegated-token": realm.annotated_evidence(),
+    });
+    let files = [
+        ("cca.json", cca_claims.to_string()),
+        ("cpak.pem", cpak.to_pkcs8_pem()),
+        ("rak.pem", rak.to_pkcs8_pem()),
+    ];
+    for (name, content) in &files {
+        std::fs::write(work.path().join(name), content).unwrap();
+    }
+    let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let cca_nonce = [9u8; 64];
+    let cca_nonce_b64 =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, cca_nonce);
+    let output = vouch(&[
+        "evidence",
+        "mint",
+        "cca",
+        "--claims",
+        &path("cca.json"),
+        "--iak",
+        &path("cpak.pem"),
+        "--rak",
+        &path("rak.pem"),
+        "--nonce",
+        &cca_nonce_b64,
+        "--out",
+        &path("cca.cbor"),
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let minted =
+        vouch_cca_token::CcaToken::decode(&std::fs::read(path("cca.cbor")).unwrap()).unwrap();
+    minted.verify(&cpak.verifying_key()).unwrap();
+    assert_eq!(minted.realm_challenge(), &cca_nonce);
+    assert!(minted.verify(&other.verifying_key()).is_err());
+
+    // Bad claims and bad keys are clear errors.
+    std::fs::write(work.path().join("bad.json"), r#"{"psa-client-id": "one"}"#).unwrap();
+    let output = vouch(&[
+        "evidence",
+        "mint",
+        "psa",
+        "--claims",
+        &path("bad.json"),
+        "--key",
+        key,
+        "--out",
+        token_s,
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).1.contains("psa-client-id must be an integer"),
+        "{:?}",
+        text(&output)
+    );
+    let output = vouch(&[
+        "evidence", "mint", "psa", "--claims", claims_s, "--key", claims_s, "--out", token_s,
+    ])
+    .await;
+    no_panic(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).1.contains("private key"),
+        "{:?}",
+        text(&output)
+    );
+    app.stop().await;
+}
