@@ -138,6 +138,18 @@ impl SigningKey {
         }
     }
 
+    /// Reads a key file's text: a private JWK (JSON) or PEM (PKCS#8 or
+    /// SEC1), the two forms the EAR key and the CLI's keys come in.
+    pub fn from_jwk_or_pem(text: &str) -> Result<Self, CryptoError> {
+        if text.trim_start().starts_with('{') {
+            let jwk: Value = serde_json::from_str(text)
+                .map_err(|e| CryptoError::JwkDecode(format!("not JSON: {e}")))?;
+            Self::from_jwk(&jwk)
+        } else {
+            Self::from_pem(text)
+        }
+    }
+
     /// Reads a private EC JWK (with `d`). When `x` and `y` are present they
     /// must match `d`.
     pub fn from_jwk(jwk: &Value) -> Result<Self, CryptoError> {

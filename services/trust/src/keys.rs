@@ -42,13 +42,7 @@ pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
         path: path.to_owned(),
         reason,
     };
-    let key = if text.trim_start().starts_with('{') {
-        let jwk: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
-        SigningKey::from_jwk(&jwk).map_err(|e| format(e.to_string()))?
-    } else {
-        SigningKey::from_pem(&text).map_err(|e| format(e.to_string()))?
-    };
+    let key = SigningKey::from_jwk_or_pem(&text).map_err(|e| format(e.to_string()))?;
     if key.verifying_key().curve() != Curve::P256 {
         return Err(format(
             "EARs are signed ES256, which needs a P-256 key".to_owned(),

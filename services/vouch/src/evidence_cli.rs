@@ -118,7 +118,7 @@ pub fn evidence(command: EvidenceCommand) -> anyhow::Result<()> {
             let token = claims
                 .sign(&signing_key(&key)?)
                 .context("signing the token")?;
-            write(&out, &token)
+            crate::testkit_cli::write(&out, &token)
         }
         EvidenceCommand::Mint(MintCommand::Cca {
             claims,
@@ -141,7 +141,7 @@ pub fn evidence(command: EvidenceCommand) -> anyhow::Result<()> {
             let token = device
                 .token(&platform, &realm, &challenge, &Default::default())
                 .context("minting the token")?;
-            write(&out, &token)
+            crate::testkit_cli::write(&out, &token)
         }
         EvidenceCommand::Inspect { file, format, json } => {
             let bytes = crate::client_cli::read(&file)?;
@@ -183,18 +183,16 @@ fn decode(bytes: &[u8], format: TokenFormat) -> anyhow::Result<(&'static str, Va
         )),
         // CCA first: a CCA collection is never a COSE_Sign1, and a PSA
         // token is never a collection, so the order only picks the error.
-        TokenFormat::Auto => match (cca(), psa()) {
-            (Ok(claims), _) => Ok(("cca", claims)),
-            (_, Ok(claims)) => Ok(("psa", claims)),
-            (Err(cca), Err(psa)) => {
-                bail!("not a token this version reads: as PSA: {psa}; as CCA: {cca}")
-            }
+        TokenFormat::Auto => match cca() {
+            Ok(claims) => Ok(("cca", claims)),
+            Err(cca) => match psa() {
+                Ok(claims) => Ok(("psa", claims)),
+                Err(psa) => {
+                    bail!("not a token this version reads: as PSA: {psa}; as CCA: {cca}")
+                }
+            },
         },
     }
-}
-
-fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -202,16 +200,14 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))
 }
 
-/// A private key from a JWK file or a PEM file (PKCS#8 or SEC1).
+/// A private key from a JWK or PEM file (any curve: P-256 IAKs, P-384
+/// RAKs).
 fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     let bytes = crate::client_cli::read(path)?;
-    let key = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(jwk) => SigningKey::from_jwk(&jwk).map_err(anyhow::Error::from),
-        Err(_) => std::str::from_utf8(&bytes)
-            .context("neither JSON nor PEM text")
-            .and_then(|pem| SigningKey::from_pem(pem).map_err(anyhow::Error::from)),
-    };
-    key.with_context(|| format!("the private key in {}", path.display()))
+    std::str::from_utf8(&bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| SigningKey::from_jwk_or_pem(text).map_err(anyhow::Error::from))
+        .with_context(|| format!("the private key in {}", path.display()))
 }
 
 /// Base64 in any of its spellings: sessions give base64url without
