@@ -39,24 +39,22 @@ bench:
 	$(CARGO) bench -p vouch-psa-token -p vouch-corim -p vouch-ear -p vouch-sessions -p vouch-store \
 		-p vouch-schemes -p vouch-trust -p vouch-policy -p vouch-loadtest
 
-## fuzz: run every parser's fuzz target (each lib/*/fuzz crate) for
+## fuzz: run every parser's fuzz target (the one cargo-fuzz package in fuzz/,
+## whose targets live beside their parsers in lib/*/fuzz/fuzz_targets) for
 ## FUZZ_SECONDS each (needs cargo-fuzz; runs on stable without a sanitizer).
 ## An input that runs longer than FUZZ_TIMEOUT seconds is a hang, reported
 ## as a failure. docs/security.md says how to run one target for long.
-FUZZ_DIRS := $(sort $(wildcard lib/*/fuzz))
 FUZZ_TIMEOUT ?= 10
-# Every fuzz crate is its own workspace; one target directory for all of
-# them builds the dependencies they share (aws-lc, serde, tokio…) once
-# instead of once per crate. CI's CARGO_TARGET_DIR is used when set (fuzz
-# builds land in its <triple>/release, apart from the workspace's builds).
+# CI's CARGO_TARGET_DIR is used when set (fuzz builds land in its
+# <triple>/release, apart from the workspace's builds).
 FUZZ_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target/fuzz)
-FUZZ_CARGO := CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO)
+FUZZ_CARGO := cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO)
 fuzz:
-	@set -e; for d in $(FUZZ_DIRS); do for t in $$(cd $$d && $(FUZZ_CARGO) fuzz list); do \
-	  echo "== fuzz $$d $$t ($(FUZZ_SECONDS) s)"; \
-	  (cd $$d && $(FUZZ_CARGO) fuzz run -s none $$t -- \
+	@set -e; for t in $$($(FUZZ_CARGO) fuzz list); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  ($(FUZZ_CARGO) fuzz run -s none $$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT)); \
-	done; done
+	done
 
 ## openapi-check: schemathesis against the OpenAPI document of each listener
 ## of the embedded default (CI; needs `pip install schemathesis==4.32.5`)
@@ -66,8 +64,7 @@ openapi-check:
 
 ## fuzz-build: build every fuzz target (CI)
 fuzz-build:
-	@set -e; for d in $(FUZZ_DIRS); do echo "== fuzz build $$d"; \
-	  (cd $$d && $(FUZZ_CARGO) fuzz build -s none); done
+	$(FUZZ_CARGO) fuzz build -s none
 
 ## fuzz-smoke: a few seconds per target (CI)
 fuzz-smoke:

@@ -9,10 +9,8 @@
 pub mod cca;
 pub mod corim;
 pub mod enacttrust;
-/// Seeding an empty fuzz corpus. Every `lib/*/fuzz` target includes this
-/// one file with `#[path]` (the fuzz crates are their own workspaces and
-/// need not depend on the test kit); it is a module here so that the
-/// workspace builds and lints it.
+/// Seeding an empty fuzz corpus, shared by every fuzz target (the `fuzz/`
+/// package depends on the test kit).
 pub mod fuzz_seed;
 pub mod keys;
 pub mod parsec_tpm;

@@ -7,8 +7,7 @@
 #![no_main]
 
 mod device;
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use device::{device, key};
 use libfuzzer_sys::fuzz_target;

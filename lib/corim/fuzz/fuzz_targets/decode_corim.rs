@@ -8,8 +8,7 @@
 #![no_main]
 
 mod minted;
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use libfuzzer_sys::fuzz_target;
 

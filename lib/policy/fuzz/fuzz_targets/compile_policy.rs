@@ -12,8 +12,7 @@
 #![no_main]
 
 mod policies;
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use libfuzzer_sys::fuzz_target;
 use vouch_policy::compile;

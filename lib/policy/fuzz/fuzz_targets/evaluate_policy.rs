@@ -16,8 +16,7 @@
 #![no_main]
 
 mod policies;
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use std::sync::OnceLock;
 

@@ -21,8 +21,7 @@
 #![no_main]
 
 mod minted;
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use std::sync::{Arc, OnceLock};
 

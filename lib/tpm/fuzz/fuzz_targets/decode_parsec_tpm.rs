@@ -7,8 +7,7 @@
 
 #![no_main]
 
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use std::sync::OnceLock;
 

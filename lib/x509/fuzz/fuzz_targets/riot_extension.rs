@@ -6,8 +6,7 @@
 
 #![no_main]
 
-#[path = "../../../testkit/src/fuzz_seed.rs"]
-mod seed;
+use vouch_testkit::fuzz_seed as seed;
 
 use libfuzzer_sys::fuzz_target;
 use vouch_crypto::{Curve, SigningKey};
