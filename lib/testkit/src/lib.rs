@@ -16,7 +16,6 @@ pub mod keys;
 pub mod parsec_tpm;
 pub mod psa;
 pub mod riot;
-pub mod signed_corim;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod vectors;

@@ -9,10 +9,10 @@
 mod common;
 
 use common::*;
+use vouch_corim::signed::CorimSignature;
 use vouch_crypto::{Curve, SigningKey};
 use vouch_testkit::corim::PsaCorimEncoding;
 use vouch_testkit::psa::{Device, SwComponent};
-use vouch_testkit::signed_corim::CorimSignature;
 use vouch_testkit::vectors;
 
 const SIGNED_CURRENT_MT: &str = "application/rim+cose; profile=\"tag:arm.com,2025:psa#1.0.0\"";

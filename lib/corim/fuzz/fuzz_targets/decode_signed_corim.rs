@@ -24,9 +24,9 @@ use vouch_testkit::fuzz_seed as seed;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use vouch_corim::signed::CorimSignature;
 use vouch_corim::signed::SignedCorim;
 use vouch_crypto::{Curve, SigningKey, VerifyingKey};
-use vouch_testkit::signed_corim::CorimSignature;
 use vouch_x509::mint::CertificateBuilder;
 use vouch_x509::{Certificate, TrustStore, Usage};
 
