@@ -47,7 +47,7 @@ pub enum Command {
     Ear(crate::client_cli::EarCommand),
     /// CoRIMs.
     #[command(subcommand)]
-    Corim(crate::client_cli::CorimCommand),
+    Corim(crate::corim_cli::CorimCommand),
     /// Evidence (attestation tokens).
     #[command(subcommand)]
     Evidence(crate::evidence_cli::EvidenceCommand),
@@ -450,7 +450,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ear(command) => runtime.block_on(crate::client_cli::ear(command)),
-        Command::Corim(command) => runtime.block_on(crate::client_cli::corim(command)),
+        Command::Corim(command) => crate::corim_cli::run(command, &runtime),
         Command::Evidence(command) => crate::evidence_cli::evidence(command),
         Command::Auth(AuthCommand::HashPassword) => {
             let hash = hash_password_from(std::io::stdin().lock())?;

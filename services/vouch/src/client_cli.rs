@@ -1,6 +1,7 @@
 //! The client subcommands: `vouch verify` runs a whole challenge-response
 //! against a verification service, `vouch ear inspect` verifies and shows
-//! an attestation result, `vouch corim submit` provisions CoRIMs.
+//! an attestation result, `vouch corim submit` provisions CoRIMs
+//! (`crate::corim_cli` has the rest of `vouch corim`).
 //!
 //! Every failure is an error naming what failed (the exit status is 1);
 //! `vouch verify` exits 3 when the verdict is not `affirming` (2 is a usage
@@ -77,6 +78,9 @@ pub struct VerifyArgs {
     /// Print the session, verdict and EAR claims as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the EAR (the signed JWT, for `vouch ear inspect`) here.
+    #[arg(long)]
+    pub ear_out: Option<PathBuf>,
 }
 
 /// `vouch ear`.
@@ -102,33 +106,6 @@ pub enum EarCommand {
         /// Print the claims as JSON.
         #[arg(long)]
         json: bool,
-    },
-}
-
-/// `vouch corim`.
-#[derive(Debug, Subcommand)]
-pub enum CorimCommand {
-    /// Submit CoRIMs to a provisioning service, one request each.
-    #[command(after_help = "Examples:\n  \
-        vouch corim submit --server http://127.0.0.1:9443 \\\n    \
-        --media-type 'application/rim+cbor; profile=\"tag:arm.com,2025:psa#1.0.0\"' demo/corim.cbor\n  \
-        VOUCH_PASSWORD=… vouch corim submit --server https://prov:9443 --user supply-chain … *.cbor")]
-    Submit {
-        /// The provisioning service.
-        #[command(flatten)]
-        server: ServerArgs,
-        /// The CoRIMs' media type (`Content-Type`).
-        #[arg(long)]
-        media_type: String,
-        /// HTTP basic user (the password is read from `VOUCH_PASSWORD`).
-        #[arg(long, conflicts_with = "token")]
-        user: Option<String>,
-        /// An OIDC bearer token.
-        #[arg(long)]
-        token: Option<String>,
-        /// The CoRIM files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
     },
 }
 
@@ -296,6 +273,9 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
         .as_str()
         .context("the session has no result")?;
     let ear = verified(jwt, &published_key(&client, base).await?)?;
+    if let Some(path) = &args.ear_out {
+        crate::testkit_cli::write(path, jwt.as_bytes())?;
+    }
     if args.json {
         out(&serde_json::to_string_pretty(&serde_json::json!({
             "verdict": ear.status(),
@@ -348,14 +328,13 @@ pub async fn ear(command: EarCommand) -> anyhow::Result<()> {
 }
 
 /// `vouch corim submit`.
-pub async fn corim(command: CorimCommand) -> anyhow::Result<()> {
-    let CorimCommand::Submit {
-        server,
-        media_type,
-        user,
-        token,
-        files,
-    } = command;
+pub async fn submit_corims(
+    server: ServerArgs,
+    media_type: String,
+    user: Option<String>,
+    token: Option<String>,
+    files: Vec<PathBuf>,
+) -> anyhow::Result<()> {
     let client = server.client()?;
     let url = format!("{}/endorsement-provisioning/v1/submit", server.base());
     let password = match &user {

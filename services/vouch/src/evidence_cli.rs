@@ -202,7 +202,7 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
 
 /// A private key from a JWK or PEM file (any curve: P-256 IAKs, P-384
 /// RAKs).
-fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+pub(crate) fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     let bytes = crate::client_cli::read(path)?;
     std::str::from_utf8(&bytes)
         .map_err(anyhow::Error::from)

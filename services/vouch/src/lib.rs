@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod client_cli;
+pub mod corim_cli;
 pub mod evidence_cli;
 pub mod settings;
 pub mod signers;

@@ -525,3 +525,224 @@ async fn evidence_minted_from_evcli_claims_verifies_and_binds_its_keys() {
     exits_1_saying(&output, "private key");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn corim_build_takes_templates_cbor_comids_and_folders_and_refuses_bad_ones() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let original =
+        vouch_corim::decode(&std::fs::read(format!("{dir}/corim.cbor")).unwrap()).unwrap();
+
+    // The demo CoRIM as cocli's files: a CoRIM template, and its CoMIDs in
+    // a folder, the first as a template and the others as CBOR.
+    let output = vouch(&["corim", "inspect", "--json", &format!("{dir}/corim.cbor")]).await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let mut doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["signed"], serde_json::Value::Null);
+    let mut template = doc["corim"].take();
+    let comids = template.as_object_mut().unwrap().remove("comids").unwrap();
+    std::fs::write(path("corim.json"), template.to_string()).unwrap();
+    std::fs::create_dir(path("comids")).unwrap();
+    let comids = comids.as_array().unwrap();
+    assert!(comids.len() >= 2, "{comids:?}");
+    for (i, comid) in comids.iter().enumerate() {
+        if i == 0 {
+            std::fs::write(path(&format!("comids/{i}.json")), comid.to_string()).unwrap();
+        } else {
+            let comid = vouch_corim_json::comid_from_json(comid.to_string().as_bytes()).unwrap();
+            std::fs::write(path(&format!("comids/{i}.cbor")), comid.encode()).unwrap();
+        }
+    }
+    let output = vouch(&[
+        "corim",
+        "build",
+        "-t",
+        &path("corim.json"),
+        "-m",
+        &path("comids"),
+        "-o",
+        &path("out.cbor"),
+    ])
+    .await;
+    let (stdout, _) = text(&output);
+    assert!(output.status.success(), "{:?}", text(&output));
+    assert!(
+        stdout.starts_with(&format!("wrote {}: ", path("out.cbor"))),
+        "{stdout}"
+    );
+    let built = vouch_corim::decode(&std::fs::read(path("out.cbor")).unwrap()).unwrap();
+    assert_eq!(built, original);
+
+    // Bad templates: the error names the file and the JSON path.
+    std::fs::write(
+        path("no-id.json"),
+        r#"{"profile": {"type": "uri", "value": "x:y"}}"#,
+    )
+    .unwrap();
+    let output = vouch(&[
+        "corim",
+        "build",
+        "-t",
+        &path("no-id.json"),
+        "-m",
+        &path("comids"),
+    ])
+    .await;
+    exits_1_saying(&output, "missing mandatory `corim-id`");
+    exits_1_saying(&output, "no-id.json");
+    let mut bad = comids[0].clone();
+    bad["triples"]["reference-values"][0]["measurements"][0]["value"]["digests"][0] =
+        serde_json::json!([1, "AAAA"]);
+    std::fs::write(path("bad-comid.json"), bad.to_string()).unwrap();
+    let output = vouch(&[
+        "corim",
+        "build",
+        "-t",
+        &path("corim.json"),
+        "-m",
+        &path("bad-comid.json"),
+        "-o",
+        &path("bad.cbor"),
+    ])
+    .await;
+    exits_1_saying(
+        &output,
+        "triples.reference-values[0].measurements[0].value.digests[0]: a sha-256 digest is 32 \
+         bytes, this is 3",
+    );
+    assert!(!work.path().join("bad.cbor").exists());
+    std::fs::write(path("junk.cbor"), b"\xff\x00").unwrap();
+    let output = vouch(&[
+        "corim",
+        "build",
+        "-t",
+        &path("corim.json"),
+        "-m",
+        &path("junk.cbor"),
+    ])
+    .await;
+    exits_1_saying(&output, "is neither a CoMID template nor a CBOR CoMID");
+    let output = vouch(&["corim", "inspect", &path("junk.cbor")]).await;
+    exits_1_saying(&output, "is not a CoRIM");
+}
+
+#[tokio::test]
+async fn corim_sign_writes_corim_meta_and_inspect_checks_the_signature() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = device_dir(work.path(), "device").await;
+    let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let corim = format!("{dir}/corim.cbor");
+    let signer = vouch_crypto::SigningKey::generate(vouch_crypto::Curve::P256).unwrap();
+    std::fs::write(path("signer.jwk"), signer.to_jwk().to_string()).unwrap();
+    std::fs::write(path("signer.pub.pem"), signer.verifying_key().to_pem()).unwrap();
+    let other = vouch_crypto::SigningKey::generate(vouch_crypto::Curve::P256).unwrap();
+    std::fs::write(path("other.pub.pem"), other.verifying_key().to_pem()).unwrap();
+    // cocli's meta template, with the signer's URI and a validity.
+    std::fs::write(
+        path("meta.json"),
+        r#"{"signer": {"name": "ACME Ltd.", "uri": "https://acme.example"},
+            "validity": {"not-before": "2026-01-01T00:00:00Z", "not-after": "2031-01-01T00:00:00Z"}}"#,
+    )
+    .unwrap();
+    let output = vouch(&[
+        "corim",
+        "sign",
+        "--key",
+        &path("signer.jwk"),
+        "--meta",
+        &path("meta.json"),
+        "--kid",
+        "acme-1",
+        "-o",
+        &path("signed.cbor"),
+        &corim,
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+
+    let output = vouch(&[
+        "corim",
+        "inspect",
+        "--json",
+        "--key",
+        &path("signer.pub.pem"),
+        &path("signed.cbor"),
+    ])
+    .await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let signed = &doc["signed"];
+    assert_eq!(signed["signature"], "valid");
+    assert_eq!(signed["signer-name"], "ACME Ltd.");
+    assert_eq!(signed["signer-uri"], "https://acme.example");
+    assert_eq!(signed["not-before"], "2026-01-01T00:00:00Z");
+    assert_eq!(signed["not-after"], "2031-01-01T00:00:00Z");
+    assert_eq!(signed["key-id"], hex::encode("acme-1"));
+    let payload =
+        vouch_corim::signed::SignedCorim::decode(&std::fs::read(path("signed.cbor")).unwrap())
+            .unwrap()
+            .payload()
+            .to_vec();
+    assert_eq!(payload, std::fs::read(&corim).unwrap());
+
+    let output = vouch(&["corim", "inspect", &path("signed.cbor")]).await;
+    let (stdout, _) = text(&output);
+    assert!(
+        stdout.contains("signature: not checked (give --key)"),
+        "{stdout}"
+    );
+    let output = vouch(&[
+        "corim",
+        "inspect",
+        "--key",
+        &path("other.pub.pem"),
+        &path("signed.cbor"),
+    ])
+    .await;
+    exits_1_saying(&output, "the signature does not verify with --key");
+    let output = vouch(&["corim", "inspect", "--key", &path("other.pub.pem"), &corim]).await;
+    exits_1_saying(&output, "is not a signed CoRIM");
+
+    // Refused: no signer, a bad time, something that is not a CoRIM.
+    let output = vouch(&[
+        "corim",
+        "sign",
+        "--key",
+        &path("signer.jwk"),
+        "-o",
+        &path("x"),
+        &corim,
+    ])
+    .await;
+    exits_1_saying(&output, "name the signer");
+    let output = vouch(&[
+        "corim",
+        "sign",
+        "--key",
+        &path("signer.jwk"),
+        "--signer-name",
+        "A",
+        "--not-after",
+        "tomorrow",
+        "-o",
+        &path("x"),
+        &corim,
+    ])
+    .await;
+    exits_1_saying(&output, "\"tomorrow\" is not an RFC 3339 time");
+    let output = vouch(&[
+        "corim",
+        "sign",
+        "--key",
+        &path("signer.jwk"),
+        "--signer-name",
+        "A",
+        "-o",
+        &path("x"),
+        &path("signed.cbor"),
+    ])
+    .await;
+    exits_1_saying(&output, "is not an unsigned CoRIM");
+    assert!(!work.path().join("x").exists());
+}
