@@ -3,7 +3,7 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: run build release test lint fmt fmt-check check-packaging bench fuzz fuzz-build fuzz-smoke openapi-check ci clean
+.PHONY: run build release test lint fmt fmt-check check-packaging check-k8s bench fuzz fuzz-build fuzz-smoke openapi-check ci clean
 
 ## run: all services in one process, SQLite under ./vouch-data, on loopback
 run:
@@ -33,6 +33,14 @@ fmt-check:
 ## docker-compose and hadolint when installed, as .ci/run does)
 check-packaging:
 	python3 .ci/check-packaging.py
+
+## check-k8s: render infra/k8s's overlays (kubectl kustomize), validate them
+## against Kubernetes 1.30 and 1.33 (kubernetes-validate --strict) and check
+## what schemas cannot: security, probes, drain, NetworkPolicy, and the
+## database sizing (docs/operations.md, "Kubernetes"); --self-test breaks
+## each rule once to prove it fails. Needs kubectl and kubernetes-validate.
+check-k8s:
+	python3 .ci/check-k8s.py --self-test
 
 ## bench: criterion benchmarks of each hot-path step, and the crypto-only ceiling
 bench:
@@ -70,7 +78,7 @@ fuzz-build:
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SMOKE_SECONDS),3)
 
-ci: fmt-check lint check-packaging test openapi-check
+ci: fmt-check lint check-packaging check-k8s test openapi-check
 
 clean:
 	$(CARGO) clean
