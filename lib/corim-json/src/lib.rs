@@ -33,7 +33,7 @@ mod read;
 mod write;
 
 pub use read::{comid_from_json, corim_from_json, decode_base64};
-pub use write::{comid_to_json, corim_to_json};
+pub use write::{comid_to_json, corim_to_json, rfc3339};
 
 /// Why a template cannot be read. `path` is a JSON path into the template
 /// (`triples.reference-values[0].measurements[1].value.digests[0]`).

@@ -156,15 +156,7 @@ fn raw_entries(o: &mut Map<String, Value>, raw: &[RawEntry]) {
 }
 
 fn uuid(u: &[u8; 16]) -> String {
-    let h = hex::encode(u);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    TagId::Uuid(*u).to_string()
 }
 
 fn tag_id(t: &TagId) -> Value {
@@ -186,7 +178,9 @@ fn profile(p: &Profile) -> Value {
     }
 }
 
-fn time(t: i64) -> Value {
+/// Unix seconds as RFC 3339 text (the number itself when out of range),
+/// as the templates write times.
+pub fn rfc3339(t: i64) -> Value {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|t| {
@@ -199,9 +193,9 @@ fn time(t: i64) -> Value {
 fn validity(v: &Validity) -> Value {
     let mut o = Map::new();
     if let Some(b) = v.not_before {
-        o.insert("not-before".into(), time(b));
+        o.insert("not-before".into(), rfc3339(b));
     }
-    o.insert("not-after".into(), time(v.not_after));
+    o.insert("not-after".into(), rfc3339(v.not_after));
     Value::Object(o)
 }
 

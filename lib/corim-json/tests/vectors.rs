@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use vouch_corim::{Comid, ConciseTag, Corim, decode, signed::SignedCorim};
 use vouch_corim_json::{comid_from_json, corim_from_json, corim_to_json};
@@ -74,24 +74,6 @@ fn the_current_enacttrust_templates_carry_what_the_valid_corim_carries() {
     assert_eq!(triples(&built), triples(&valid));
 }
 
-/// Every `.cbor` file under the vectors folder.
-fn cbor_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).expect("vectors folder") {
-            let p = e.expect("vectors folder entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "cbor") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// What the template dialect cannot tell apart, made canonical on both
 /// sides: a version of 0 and none, a tagged and an untagged CoRIM.
 fn canonical(mut c: Corim) -> Corim {
@@ -111,7 +93,7 @@ fn every_corim_among_the_vectors_survives_a_template_round_trip() {
     let Some(dir) = vectors::dir() else { return };
     let mut seen = 0;
     let mut refused = Vec::new();
-    for path in cbor_files(&dir) {
+    for path in vectors::cbor_files(&dir, "") {
         let bytes = std::fs::read(&path).unwrap();
         let payload = match SignedCorim::decode(&bytes) {
             Ok(s) => s.payload().to_vec(),

@@ -1,14 +1,14 @@
 //! Decodes the shared Veraison CoRIM vectors and checks the decoded content
 //! against MANIFEST.md §6.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use vouch_corim::{
     ClassId, Comid, ConciseTag, Corim, CorimError, CorimId, CryptoKey, Digest, DigestAlg, Instance,
     Measurement, MeasurementKey, Profile, PsaRefValId, RawValue, RegisterId, Svn, TagId, decode,
     decode_comid,
 };
-use vouch_testkit::vectors;
+use vouch_testkit::vectors::{self, cbor_files};
 
 const ACME_IMPL_ID: &[u8] = b"acme-implementation-id-000000001";
 const INST_EC_P256: &str = "01ceebae7b8927a3227e5303cf5e0f1f7b34bb542ad7250ac03fbcde36ec2f1508";
@@ -41,25 +41,6 @@ fn sha256(hex: &str) -> Digest {
         alg: DigestAlg::Int(vouch_corim::alg::SHA256),
         value: h(hex),
     }
-}
-
-/// Lists the `.cbor` files under a vectors subfolder, recursively.
-fn cbor_files(dir: &Path, sub: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.join(sub)];
-    while let Some(p) = stack.pop() {
-        for e in std::fs::read_dir(&p).expect("vectors folder") {
-            let p = e.expect("vectors folder entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "cbor") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    assert!(!out.is_empty(), "no vectors under {sub}");
-    out
 }
 
 fn rel(dir: &Path, p: &Path) -> String {

@@ -46,3 +46,28 @@ pub fn read(dir: &Path, relative: &str) -> Vec<u8> {
     let path = dir.join(relative);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading vector {}: {e}", path.display()))
 }
+
+/// The `.cbor` files under `sub` of the vectors folder, recursively, in
+/// path order.
+///
+/// # Panics
+///
+/// Panics when the folder cannot be read or holds no such file: a listed
+/// folder that is empty is a broken test setup.
+pub fn cbor_files(dir: &Path, sub: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join(sub)];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).expect("vectors folder") {
+            let p = e.expect("vectors folder entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "cbor") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    assert!(!out.is_empty(), "no vectors under {sub}");
+    out
+}

@@ -344,15 +344,7 @@ fn verifying_key(path: &Path) -> anyhow::Result<VerifyingKey> {
 }
 
 fn time_text(t: Option<i64>) -> Value {
-    t.map_or(Value::Null, |t| {
-        time::OffsetDateTime::from_unix_timestamp(t)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .map_or_else(|| json!(t), Value::from)
-    })
+    t.map_or(Value::Null, vouch_corim_json::rfc3339)
 }
 
 fn inspect(file: &Path, key: Option<&Path>, as_json: bool) -> anyhow::Result<()> {

@@ -705,44 +705,27 @@ async fn corim_sign_writes_corim_meta_and_inspect_checks_the_signature() {
     exits_1_saying(&output, "is not a signed CoRIM");
 
     // Refused: no signer, a bad time, something that is not a CoRIM.
-    let output = vouch(&[
-        "corim",
-        "sign",
-        "--key",
-        &path("signer.jwk"),
-        "-o",
-        &path("x"),
-        &corim,
-    ])
-    .await;
-    exits_1_saying(&output, "name the signer");
-    let output = vouch(&[
-        "corim",
-        "sign",
-        "--key",
-        &path("signer.jwk"),
-        "--signer-name",
-        "A",
-        "--not-after",
-        "tomorrow",
-        "-o",
-        &path("x"),
-        &corim,
-    ])
-    .await;
-    exits_1_saying(&output, "\"tomorrow\" is not an RFC 3339 time");
-    let output = vouch(&[
-        "corim",
-        "sign",
-        "--key",
-        &path("signer.jwk"),
-        "--signer-name",
-        "A",
-        "-o",
-        &path("x"),
-        &path("signed.cbor"),
-    ])
-    .await;
-    exits_1_saying(&output, "is not an unsigned CoRIM");
+    let (key, x, signed) = (path("signer.jwk"), path("x"), path("signed.cbor"));
+    for (extra, file, reason) in [
+        (&[][..], &corim, "name the signer"),
+        (
+            &["--signer-name", "A", "--not-after", "tomorrow"][..],
+            &corim,
+            "\"tomorrow\" is not an RFC 3339 time",
+        ),
+        (
+            &["--signer-name", "A"][..],
+            &signed,
+            "is not an unsigned CoRIM",
+        ),
+    ] {
+        let args = [
+            &["corim", "sign", "--key", &key, "-o", &x][..],
+            extra,
+            &[file],
+        ]
+        .concat();
+        exits_1_saying(&vouch(&args).await, reason);
+    }
     assert!(!work.path().join("x").exists());
 }
