@@ -17,16 +17,25 @@ use crate::reads::{Token, tokens};
 
 /// Each definition's name and the names it mentions, in order. A definition
 /// starts on a line that begins, outside any bracket, with a name other
-/// than `else` (which continues the one before).
+/// than `else` (which continues the one before), unless the line before
+/// leaves an expression open: `f(x) =` on one line and `f(x)` on the next
+/// is one definition that calls itself, which regorus reads as such (found
+/// by fuzzing: read as two definitions, the cycle went unseen and the
+/// recursion overflowed the stack).
 fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
     let tokens = tokens(module);
+    let continued = continued_lines(module);
     let mut defs: Vec<(&str, bool, Vec<&str>)> = Vec::new();
     let mut depth = 0usize;
     let mut line_start = true;
+    let mut line = 0usize;
     let mut i = 0;
     while i < tokens.len() {
         match &tokens[i] {
-            Token::Newline => line_start = true,
+            Token::Newline => {
+                line_start = true;
+                line += 1;
+            }
             Token::Other => {}
             Token::Punct(p) => {
                 match p {
@@ -38,7 +47,10 @@ fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
             }
             Token::Str(_) => line_start = false,
             Token::Ident(name) => {
-                let starts = line_start && depth == 0 && *name != "else";
+                let starts = line_start
+                    && depth == 0
+                    && *name != "else"
+                    && !continued.get(line).copied().unwrap_or(false);
                 line_start = false;
                 if starts {
                     let mut name = *name;
@@ -66,6 +78,61 @@ fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
         i += 1;
     }
     defs
+}
+
+/// Words after which an expression goes on (`… if`, `… with input as`).
+const OPEN_WORDS: &[&str] = &[
+    "if", "else", "with", "as", "in", "not", "some", "every", "contains",
+];
+
+/// For each line of `module`, whether the last line before it with code
+/// on it ends inside an expression: with an operator, a comma or a
+/// keyword that needs what follows. Comments and blank lines are skipped;
+/// `import` and `package` lines (`import future.keywords.if`) end nothing.
+fn continued_lines(module: &str) -> Vec<bool> {
+    let mut out = Vec::new();
+    let mut open = false;
+    let mut in_raw = false;
+    for line in module.split('\n') {
+        out.push(open);
+        // The code of the line: up to a comment, outside strings.
+        let mut code = String::new();
+        let mut in_str = false;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '`' if !in_str => in_raw = !in_raw,
+                '"' if !in_raw => in_str = !in_str,
+                '\\' if in_str => {
+                    chars.next();
+                    code.push('x');
+                    continue;
+                }
+                '#' if !in_str && !in_raw => break,
+                _ => {}
+            }
+            code.push(c);
+        }
+        let code = code.trim();
+        if code.is_empty() || in_raw {
+            continue;
+        }
+        let first = code
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next();
+        if matches!(first, Some("import" | "package")) {
+            open = false;
+            continue;
+        }
+        let last_word = code
+            .rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or("");
+        open = code.ends_with(|c: char| "=:,+-*/%|&<>!.".contains(c))
+            || (code.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                && OPEN_WORDS.contains(&last_word));
+    }
+    out
 }
 
 /// The first cycle of functions calling each other, as `f -> g -> f`.
@@ -234,6 +301,33 @@ pub(crate) fn chain(kind: &str, n: usize) -> String {
 mod tests {
     use super::*;
     use crate::recursion::chain;
+
+    #[test]
+    fn a_definition_goes_on_over_lines_left_open() {
+        assert_eq!(
+            continued_lines(
+                "a =\n\n# c\nb\nc := x with\ninput as y\nimport future.keywords.if\nf(x) = 1 if {\n"
+            ),
+            vec![false, true, true, true, false, true, false, false, false]
+        );
+        // A call on the line after `=` is a call, not a new definition.
+        assert_eq!(
+            cycle(&["package policy\nf(x) =\nf(x)\n"]).as_deref(),
+            Some("f -> f")
+        );
+        assert_eq!(
+            cycle(&["package policy\ng(x) = y if {\n  y := x\n}\nf(x) = y if\n  g(x)\n"]),
+            None
+        );
+        assert_eq!(
+            cycle(&["package policy\nimport future.keywords.if\nf(x) = 1 if { x }\ng(y) = f(y)\n"]),
+            None
+        );
+        assert_eq!(
+            cycle(&["package policy\nx := `raw\nf(1) =`\nf(x) = g(x)\ng(x) = f(x)\n"]).as_deref(),
+            Some("f -> g -> f")
+        );
+    }
 
     #[test]
     fn recursive_functions_are_found_directly_and_through_others() {

@@ -453,6 +453,17 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
             "functions must not be recursive: f -> g -> f",
         ),
         (
+            // Found by fuzzing: the call on the line after `f(x) =` was
+            // taken for a second definition of f, so the cycle went unseen.
+            "package policy\nexecutables = f(0)\nf(x) =\nf(x) A y\n".to_owned(),
+            "functions must not be recursive: f -> f",
+        ),
+        (
+            "package policy\nf(x) = y {\n  y := 1\n} else =\n\n  # the value\nf(x)\nexecutables = f(1)\n"
+                .to_owned(),
+            "functions must not be recursive: f -> f",
+        ),
+        (
             format!(
                 "package policy\nexecutables = {}1{}\n",
                 "[".repeat(30),
