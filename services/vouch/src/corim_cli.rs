@@ -362,7 +362,7 @@ fn inspect(file: &Path, key: Option<&Path>, as_json: bool) -> anyhow::Result<()>
             };
             let m = &s.meta;
             let doc = json!({
-                "algorithm": s.sign1.algorithm().map(|a| format!("{a:?}")).unwrap_or_default(),
+                "algorithm": s.sign1.algorithm().map(|a| a.jws_name()).unwrap_or_default(),
                 "signer-name": m.signer_name,
                 "signer-uri": m.signer_uri,
                 "not-before": time_text(m.not_before),

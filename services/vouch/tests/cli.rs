@@ -674,6 +674,7 @@ async fn corim_sign_writes_corim_meta_and_inspect_checks_the_signature() {
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let signed = &doc["signed"];
     assert_eq!(signed["signature"], "valid");
+    assert_eq!(signed["algorithm"], "ES256");
     assert_eq!(signed["signer-name"], "ACME Ltd.");
     assert_eq!(signed["signer-uri"], "https://acme.example");
     assert_eq!(signed["not-before"], "2026-01-01T00:00:00Z");
