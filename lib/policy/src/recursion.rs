@@ -13,126 +13,115 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::reads::{Token, tokens};
-
-/// Each definition's name and the names it mentions, in order. A definition
-/// starts on a line that begins, outside any bracket, with a name other
-/// than `else` (which continues the one before), unless the line before
-/// leaves an expression open: `f(x) =` on one line and `f(x)` on the next
-/// is one definition that calls itself, which regorus reads as such (found
-/// by fuzzing: read as two definitions, the cycle went unseen and the
-/// recursion overflowed the stack).
-fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
-    let tokens = tokens(module);
-    let continued = continued_lines(module);
-    let mut defs: Vec<(&str, bool, Vec<&str>)> = Vec::new();
-    let mut depth = 0usize;
-    let mut line_start = true;
-    let mut line = 0usize;
-    let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            Token::Newline => {
-                line_start = true;
-                line += 1;
-            }
-            Token::Other => {}
-            Token::Punct(p) => {
-                match p {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-                line_start = false;
-            }
-            Token::Str(_) => line_start = false,
-            Token::Ident(name) => {
-                let starts = line_start
-                    && depth == 0
-                    && *name != "else"
-                    && !continued.get(line).copied().unwrap_or(false);
-                line_start = false;
-                if starts {
-                    let mut name = *name;
-                    let mut at = i + 1;
-                    if name == "default" {
-                        // `default f = 0`: the name follows.
-                        while let Some(Token::Other) = tokens.get(at) {
-                            at += 1;
-                        }
-                        if let Some(Token::Ident(n)) = tokens.get(at) {
-                            name = n;
-                            at += 1;
-                        }
-                    }
-                    let function = matches!(tokens.get(at), Some(Token::Punct(b'(')));
-                    defs.push((name, function, Vec::new()));
-                    i = at;
-                    continue;
-                }
-                if let Some(def) = defs.last_mut() {
-                    def.2.push(name);
-                }
-            }
-        }
-        i += 1;
-    }
-    defs
-}
-
-/// Words after which an expression goes on (`… if`, `… with input as`).
-const OPEN_WORDS: &[&str] = &[
-    "if", "else", "with", "as", "in", "not", "some", "every", "contains",
+/// Words that never start a definition; all but the values leave the
+/// expression before them open.
+const KEYWORDS: &[&str] = &[
+    "as", "contains", "default", "else", "every", "false", "if", "import", "in", "not", "null",
+    "package", "some", "true", "with",
 ];
 
-/// For each line of `module`, whether the last line before it with code
-/// on it ends inside an expression: with an operator, a comma or a
-/// keyword that needs what follows. Comments and blank lines are skipped;
-/// `import` and `package` lines (`import future.keywords.if`) end nothing.
-fn continued_lines(module: &str) -> Vec<bool> {
-    let mut out = Vec::new();
-    let mut open = false;
-    let mut in_raw = false;
-    for line in module.split('\n') {
-        out.push(open);
-        // The code of the line: up to a comment, outside strings.
-        let mut code = String::new();
-        let mut in_str = false;
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '`' if !in_str => in_raw = !in_raw,
-                '"' if !in_raw => in_str = !in_str,
-                '\\' if in_str => {
-                    chars.next();
-                    code.push('x');
-                    continue;
+/// Each definition's name, whether it is a function, and the names it
+/// mentions, in order.
+///
+/// regorus starts a new rule wherever a name follows, outside any bracket,
+/// an expression that is complete: at the start of a line after `x = 1`,
+/// but also on the same line (`executables f(x) = f(0)` is two rules), and
+/// not after an open one (`f(x) =` on one line and `f(x)` on the next is
+/// one rule that calls itself). Fuzzing found both: splitting at line
+/// starts alone hid those cycles, and the recursion overflowed the stack.
+/// So this follows the same rule: a name at depth 0 starts a definition
+/// when what precedes it is complete (a name, a number, a string, a closing
+/// bracket, or the end of an `import` or `package` line) and it is not a
+/// keyword; `default f` defines `f`.
+fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
+    let bytes = module.as_bytes();
+    let mut defs: Vec<(&str, bool, Vec<&str>)> = Vec::new();
+    let mut depth = 0usize;
+    let mut complete = true;
+    // Inside an `import` or `package` statement, which ends with its line.
+    let mut statement = false;
+    let mut default = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                if statement {
+                    statement = false;
+                    complete = true;
                 }
-                '#' if !in_str && !in_raw => break,
-                _ => {}
+                i += 1;
             }
-            code.push(c);
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                complete = true;
+            }
+            b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'`' {
+                    i += 1;
+                }
+                i += 1;
+                complete = true;
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                    let exponent = matches!(bytes[i], b'e' | b'E');
+                    i += 1;
+                    if exponent && i < bytes.len() && matches!(bytes[i], b'+' | b'-') {
+                        i += 1;
+                    }
+                }
+                complete = true;
+            }
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let name = &module[start..i];
+                let keyword = KEYWORDS.contains(&name);
+                if depth == 0 && !keyword && (complete || default) && !statement {
+                    let next = module[i..].trim_start_matches([' ', '\t', '\r']);
+                    defs.push((name, next.starts_with('('), Vec::new()));
+                    default = false;
+                } else if depth == 0 && complete && matches!(name, "import" | "package") {
+                    statement = true;
+                } else if depth == 0 && complete && name == "default" {
+                    default = true;
+                } else if !statement && let Some(def) = defs.last_mut() {
+                    def.2.push(name);
+                }
+                complete = !keyword || matches!(name, "true" | "false" | "null");
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                complete = false;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                complete = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            _ => {
+                // An operator or other punctuation: what follows belongs
+                // to the same expression.
+                complete = false;
+                i += 1;
+            }
         }
-        let code = code.trim();
-        if code.is_empty() || in_raw {
-            continue;
-        }
-        let first = code
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .next();
-        if matches!(first, Some("import" | "package")) {
-            open = false;
-            continue;
-        }
-        let last_word = code
-            .rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .next()
-            .unwrap_or("");
-        open = code.ends_with(|c: char| "=:,+-*/%|&<>!.".contains(c))
-            || (code.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                && OPEN_WORDS.contains(&last_word));
     }
-    out
+    defs
 }
 
 /// The first cycle of functions calling each other, as `f -> g -> f`.
@@ -303,29 +292,53 @@ mod tests {
     use crate::recursion::chain;
 
     #[test]
-    fn a_definition_goes_on_over_lines_left_open() {
+    fn definitions_start_where_regorus_starts_a_rule() {
+        let names = |m: &str| -> Vec<(String, bool)> {
+            definitions(m)
+                .into_iter()
+                .map(|(n, f, _)| (n.to_owned(), f))
+                .collect()
+        };
+        let owned = |v: &[(&str, bool)]| -> Vec<(String, bool)> {
+            v.iter().map(|(n, f)| ((*n).to_owned(), *f)).collect()
+        };
         assert_eq!(
-            continued_lines(
-                "a =\n\n# c\nb\nc := x with\ninput as y\nimport future.keywords.if\nf(x) = 1 if {\n"
+            names(
+                "package policy\nimport future.keywords.if\nx = 1\ny := true\nf(a) = b if {\n  b := a\n} else = 0\ndefault g(_) = 2\ns contains v if { v := 1 }\n"
             ),
-            vec![false, true, true, true, false, true, false, false, false]
+            owned(&[
+                ("x", false),
+                ("y", false),
+                ("f", true),
+                ("g", true),
+                ("s", false)
+            ])
         );
-        // A call on the line after `=` is a call, not a new definition.
+        // Two rules on one line; a value on the line after `=`.
         assert_eq!(
-            cycle(&["package policy\nf(x) =\nf(x)\n"]).as_deref(),
-            Some("f -> f")
+            names("package policy\nexecutables f(x) = f(0)\nh(x) =\n  h(x)\n"),
+            owned(&[("executables", false), ("f", true), ("h", true)])
         );
-        assert_eq!(
-            cycle(&["package policy\ng(x) = y if {\n  y := x\n}\nf(x) = y if\n  g(x)\n"]),
-            None
-        );
+        for (rules, want) in [
+            ("package policy\nf(x) =\nf(x)\n", "f -> f"),
+            (
+                "package policy\nexecutables = f(0)\nexecutables f(x) =f(0)\n",
+                "f -> f",
+            ),
+            (
+                "package policy\nf(x) = y if\n  y := g(x)\ng(x) = f(x)\n",
+                "f -> g -> f",
+            ),
+            (
+                "package policy\nx := `raw\nf(1) =`\nf(x) = g(x)\ng(x) = f(x)\n",
+                "f -> g -> f",
+            ),
+        ] {
+            assert_eq!(cycle(&[rules]).as_deref(), Some(want), "{rules}");
+        }
         assert_eq!(
             cycle(&["package policy\nimport future.keywords.if\nf(x) = 1 if { x }\ng(y) = f(y)\n"]),
             None
-        );
-        assert_eq!(
-            cycle(&["package policy\nx := `raw\nf(1) =`\nf(x) = g(x)\ng(x) = f(x)\n"]).as_deref(),
-            Some("f -> g -> f")
         );
     }
 

@@ -459,6 +459,11 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
             "functions must not be recursive: f -> f",
         ),
         (
+            // Found by fuzzing next: two rules on one line.
+            "package policy\nexecutables = f(0)\nexecutables f(x) =f(0)\n".to_owned(),
+            "functions must not be recursive: f -> f",
+        ),
+        (
             "package policy\nf(x) = y {\n  y := 1\n} else =\n\n  # the value\nf(x)\nexecutables = f(1)\n"
                 .to_owned(),
             "functions must not be recursive: f -> f",
