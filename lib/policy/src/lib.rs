@@ -184,6 +184,36 @@ pub fn compile(rules: &str) -> Result<CompiledPolicy, PolicyError> {
         )));
     }
     set_time_limit();
+    contained(PolicyError::Compile, || compile_checked(rules))
+}
+
+/// Runs `f`, turning a panic inside it into the [`PolicyError`] `error`
+/// makes of the panic's message. regorus is a large parser and interpreter fed text a
+/// policy author controls entirely, and it has panicked where it should
+/// have answered an error (fuzzing found one: formatting an error message
+/// failed on a huge number; docs/security.md, P5). A panic must cost the
+/// one upload or appraisal, never the task that serves it, so every call
+/// into regorus goes through here. `AssertUnwindSafe` is sound because a
+/// panicking call's state is dropped with it: the engine of a failed
+/// compile is never used again, and an evaluation builds its interpreter
+/// afresh from the shared, immutable compiled form.
+fn contained<T>(
+    error: fn(String) -> PolicyError,
+    f: impl FnOnce() -> Result<T, PolicyError>,
+) -> Result<T, PolicyError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        tracing::error!(%message, "the policy engine panicked");
+        Err(error(format!("the policy engine failed: {message}")))
+    })
+}
+
+/// [`compile`] past the checks on the text, inside [`contained`].
+fn compile_checked(rules: &str) -> Result<CompiledPolicy, PolicyError> {
     let mut engine = regorus::Engine::new();
     // Veraison evaluates policies as Rego v0 with OPA's default (lenient)
     // built-in errors: a built-in that fails makes its expression
@@ -484,10 +514,12 @@ impl CompiledPolicy {
 
     /// Evaluates the policy for one submod, always running it.
     pub fn evaluate_uncached(&self, input: &Input<'_>) -> Result<Outcome, PolicyError> {
-        let value = self
-            .compiled
-            .eval_with_input(input.to_value()?)
-            .map_err(|e| PolicyError::Evaluate(e.to_string()))?;
+        let input = input.to_value()?;
+        let value = contained(PolicyError::Evaluate, || {
+            self.compiled
+                .eval_with_input(input)
+                .map_err(|e| PolicyError::Evaluate(e.to_string()))
+        })?;
         let json: Value = serde_json::to_value(&value)
             .map_err(|e| PolicyError::BadOutcome(format!("outcome is not JSON: {e}")))?;
         Outcome::from_json(&json)

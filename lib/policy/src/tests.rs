@@ -524,3 +524,42 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
     // Binary then unary minus, and minus inside strings and comments.
     compile("package policy\nx := 3 - -1 # ---\ny := \"----\"\nz := 1e-5 - 2\n").unwrap();
 }
+
+#[test]
+fn a_panic_inside_the_engine_is_a_policy_error_of_the_call_that_made_it() {
+    // regorus panicked once under fuzzing where it should have answered an
+    // error (docs/security.md, P5); no input found makes it panic on its
+    // own, so the guard is tested with panics of both payload types.
+    let compile_error = contained(PolicyError::Compile, || -> Result<(), _> {
+        panic!("a formatting trait implementation returned an error")
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&compile_error, PolicyError::Compile(m)
+            if m == "the policy engine failed: a formatting trait implementation returned an error"),
+        "{compile_error:?}"
+    );
+    let number = 42;
+    let evaluate_error = contained(PolicyError::Evaluate, || -> Result<(), _> {
+        panic!("formatted {number}")
+    })
+    .unwrap_err();
+    assert_eq!(
+        evaluate_error.to_string(),
+        "could not evaluate policy: the policy engine failed: formatted 42"
+    );
+    // What does not panic passes through, errors included.
+    assert_eq!(contained(PolicyError::Compile, || Ok(7)).unwrap(), 7);
+    let refused = contained(PolicyError::Compile, || -> Result<(), _> {
+        Err(PolicyError::BadOutcome("kept".to_owned()))
+    })
+    .unwrap_err();
+    assert!(matches!(refused, PolicyError::BadOutcome(m) if m == "kept"));
+    // And the engine still compiles and evaluates afterwards.
+    run(
+        "package policy\nexecutables = APPROVED_RT\n",
+        &evidence_with_bl("1.0.0"),
+        "n",
+    )
+    .unwrap();
+}

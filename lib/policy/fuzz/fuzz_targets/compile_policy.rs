@@ -4,7 +4,8 @@
 //! succeeds. A management client, or a malicious policy author, controls
 //! the text entirely.
 //!
-//! Besides "never panic": a refusal carries the compiler's message, which
+//! Besides "never panic" (a panic inside regorus is caught by `compile` and
+//! answered as a refusal): a refusal carries the compiler's message, which
 //! is what the uploader reads in the 400 answer. Inputs go through the
 //! cheap checks of `policies.rs` first (a bracket-depth bound for a known
 //! problem, and parsing the rules alone).
@@ -18,7 +19,10 @@ use libfuzzer_sys::fuzz_target;
 use vouch_policy::compile;
 
 fuzz_target!(
-    init: seed::plant(policies::seeds),
+    init: {
+        policies::unwind_panics();
+        seed::plant(policies::seeds);
+    },
     |data: &[u8]| {
         let Some(rules) = policies::rules(data) else {
             return;

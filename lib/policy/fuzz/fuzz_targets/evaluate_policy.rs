@@ -170,7 +170,10 @@ fn check(outcome: &Outcome) {
 }
 
 fuzz_target!(
-    init: seed::plant(policies::seeds),
+    init: {
+        policies::unwind_panics();
+        seed::plant(policies::seeds);
+    },
     |data: &[u8]| {
         let Some(rules) = policies::rules(data) else {
             return;

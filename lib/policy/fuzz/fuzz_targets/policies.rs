@@ -18,12 +18,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// always) still goes to `compile`, which must refuse it.
 pub fn parses_alone(rules: &str) -> bool {
     static SAMPLE: AtomicU64 = AtomicU64::new(0);
-    let mut engine = regorus::Engine::new();
-    engine.set_rego_v0(true);
-    if engine
-        .add_policy("policy.rego".to_owned(), rules.to_owned())
-        .is_ok()
-    {
+    // A parse that panics goes to `compile`, whose guard must catch it.
+    let parsed = std::panic::catch_unwind(|| {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(true);
+        engine
+            .add_policy("policy.rego".to_owned(), rules.to_owned())
+            .is_ok()
+    });
+    if parsed.unwrap_or(true) {
         return true;
     }
     if SAMPLE.fetch_add(1, Ordering::Relaxed).is_multiple_of(64) {
@@ -64,4 +67,13 @@ pub fn rules(data: &[u8]) -> Option<&str> {
     // parser is exponential in it) before parsing; `parses_alone` parses
     // first, so the same check comes before it.
     (vouch_policy::check_lexical_limits(rules).is_ok() && parses_alone(rules)).then_some(rules)
+}
+
+/// Lets panics unwind, as they do in trust. libFuzzer's hook aborts on any
+/// panic before unwinding, but `vouch_policy` turns a panic inside regorus
+/// into a policy error (docs/security.md, P5), which is what Vouch serves;
+/// a panic in Vouch's own code still reaches libFuzzer's wrapper uncaught
+/// and aborts there as a crash.
+pub fn unwind_panics() {
+    drop(std::panic::take_hook());
 }
