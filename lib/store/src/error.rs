@@ -30,6 +30,11 @@ pub enum Operation {
     /// [`crate::PolicyStore::active_policy`], [`crate::PolicyStore::policy`]
     /// or [`crate::PolicyStore::policies`].
     PolicyLookup,
+    /// [`crate::FleetStore::record_verdicts`].
+    RecordVerdicts,
+    /// [`crate::FleetStore::fleet_counts`], [`crate::FleetStore::attesters`]
+    /// or [`crate::FleetStore::verdict_history`].
+    FleetLookup,
 }
 
 impl fmt::Display for Operation {
@@ -45,6 +50,8 @@ impl fmt::Display for Operation {
             Self::ActivatePolicy => "activate policy",
             Self::DeactivatePolicies => "deactivate policies",
             Self::PolicyLookup => "policy lookup",
+            Self::RecordVerdicts => "record verdicts",
+            Self::FleetLookup => "fleet lookup",
         })
     }
 }
@@ -87,6 +94,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A fleet-status operation failed for a reason retrying will not fix.
+    #[error("{operation} failed")]
+    Fleet {
+        /// What was being attempted.
+        operation: Operation,
+        /// The underlying cause.
+        #[source]
+        source: sqlx::Error,
+    },
     /// No connection was free within the acquire timeout, or the database is
     /// down, overloaded or busy. Transient: answer `503` with `Retry-After`.
     #[error("store unavailable during {operation}")]
@@ -122,6 +138,7 @@ impl StoreError {
             | Operation::ActivatePolicy
             | Operation::DeactivatePolicies
             | Operation::PolicyLookup => Self::Policy { operation, source },
+            Operation::RecordVerdicts | Operation::FleetLookup => Self::Fleet { operation, source },
         }
     }
 

@@ -56,6 +56,14 @@
 //! [`MAX_POLICY_NAME_CHARS`] characters, schemes up to [`MAX_SCHEME_LEN`]
 //! bytes; beyond them [`StoreError::InvalidSubmission`] and nothing is stored.
 //!
+//! # Fleet status
+//!
+//! Each attester's last verdict, and counts kept beside it, live in the
+//! `attesters`, `fleet_counts`, `fleet_history` and `fleet_meta` tables
+//! (migration `0003_fleet.sql`), reached through
+//! [`EndorsementStore::fleet_store`]; see [`fleet`] for how the summary
+//! stays fast and how batches from several instances take turns.
+//!
 //! # Change feed
 //!
 //! [`EndorsementStore::subscribe`] yields [`StoreChange`] events so that caches
@@ -85,6 +93,7 @@
 mod config;
 mod error;
 mod feed;
+pub mod fleet;
 mod memory;
 mod policy;
 mod postgres;
@@ -101,6 +110,10 @@ use tokio::sync::broadcast;
 
 pub use config::{Backend, StoreConfig};
 pub use error::{Operation, StoreError};
+pub use fleet::{
+    AttesterQuery, AttesterRecord, FLEET_STATUSES, FleetBatch, FleetStore, FleetVerdict,
+    StatusCount, VerdictCount,
+};
 pub use memory::MemoryStore;
 pub use policy::{
     AddPolicyOutcome, MAX_POLICY_NAME_CHARS, MAX_POLICY_RULES_LEN, NewPolicy, PolicyRecord,
@@ -254,6 +267,9 @@ pub trait EndorsementStore: Send + Sync + 'static {
     /// The appraisal policies kept in the same store (every backend returns
     /// itself).
     fn policy_store(&self) -> &dyn PolicyStore;
+
+    /// The fleet status in this store ([`fleet`]).
+    fn fleet_store(&self) -> &dyn FleetStore;
 
     /// Exports the connection pool (size, use, acquire wait) to `metrics`;
     /// nothing for stores without one.

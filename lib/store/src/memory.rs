@@ -9,12 +9,14 @@ use tokio::sync::broadcast;
 
 use crate::config::Backend;
 use crate::feed::ChangeFeed;
+use crate::fleet::{check_query, minute_of, prepare_batch};
 use crate::policy::{id_in_use, prepare_policy};
 use crate::prepare::{Prepared, later_not_after};
 use crate::{
-    AddPolicyOutcome, CorimRecord, EndorsementStore, NewPolicy, PolicyRecord, PolicyStore,
-    ReferenceValueRecord, StoreChange, StoreError, StoreStats, Submission, SubmitOutcome,
-    TrustAnchorRecord,
+    AddPolicyOutcome, AttesterQuery, AttesterRecord, CorimRecord, EndorsementStore, FleetBatch,
+    FleetStore, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount,
+    StoreChange, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
+    VerdictCount,
 };
 
 /// A store that lives in this process's memory.
@@ -40,6 +42,10 @@ struct State {
     policies: HashMap<String, Vec<PolicyRecord>>,
     /// The last version handed out (the SQL backends' sequence).
     policy_version: i64,
+    /// (scheme, attester id) → the attester, in the SQL backends' order.
+    attesters: BTreeMap<(String, String), AttesterRecord>,
+    /// (minute, scheme, status) → verdicts.
+    history: BTreeMap<(i64, String, String), u64>,
 }
 
 impl MemoryStore {
@@ -177,6 +183,10 @@ impl EndorsementStore for MemoryStore {
         self
     }
 
+    fn fleet_store(&self) -> &dyn FleetStore {
+        self
+    }
+
     async fn close(&self) {}
 }
 
@@ -285,5 +295,113 @@ impl PolicyStore for MemoryStore {
 
     async fn policies(&self, scheme: &str) -> Result<Vec<PolicyRecord>, StoreError> {
         Ok(self.read_policies(scheme, <[PolicyRecord]>::to_vec))
+    }
+}
+
+/// The SQL backends' fleet semantics, computed from the attesters on each
+/// read (this backend is for tests), and always to the minute (no
+/// compaction).
+#[async_trait]
+impl FleetStore for MemoryStore {
+    async fn record_verdicts(&self, batch: &FleetBatch, _now_us: i64) -> Result<(), StoreError> {
+        let verdicts = prepare_batch(batch)?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        for verdict in verdicts {
+            let key = (verdict.scheme.clone(), verdict.attester_id.clone());
+            match state.attesters.get_mut(&key) {
+                Some(stored) if stored.last_seen_us > verdict.seen_us => {
+                    stored.appraisals += verdict.appraisals;
+                }
+                Some(stored) => {
+                    stored.status.clone_from(&verdict.status);
+                    stored.trust_vector.clone_from(&verdict.trust_vector);
+                    stored.last_seen_us = verdict.seen_us;
+                    stored.appraisals += verdict.appraisals;
+                }
+                None => {
+                    state.attesters.insert(
+                        key,
+                        AttesterRecord {
+                            scheme: verdict.scheme.clone(),
+                            attester_id: verdict.attester_id.clone(),
+                            status: verdict.status.clone(),
+                            trust_vector: verdict.trust_vector.clone(),
+                            first_seen_us: verdict.seen_us,
+                            last_seen_us: verdict.seen_us,
+                            appraisals: verdict.appraisals,
+                        },
+                    );
+                }
+            }
+        }
+        for count in &batch.history {
+            *state
+                .history
+                .entry((count.minute, count.scheme.clone(), count.status.clone()))
+                .or_default() += count.verdicts;
+        }
+        Ok(())
+    }
+
+    async fn fleet_counts(&self, stale_before_minute: i64) -> Result<Vec<StatusCount>, StoreError> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let mut counts: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+        for attester in state.attesters.values() {
+            let (attesters, stale) = counts
+                .entry((&attester.scheme, &attester.status))
+                .or_default();
+            *attesters += 1;
+            if minute_of(attester.last_seen_us) < stale_before_minute {
+                *stale += 1;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((scheme, status), (attesters, stale))| StatusCount {
+                scheme: scheme.to_owned(),
+                status: status.to_owned(),
+                attesters,
+                stale,
+            })
+            .collect())
+    }
+
+    async fn attesters(&self, query: &AttesterQuery) -> Result<Vec<AttesterRecord>, StoreError> {
+        check_query(query)?;
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        Ok(state
+            .attesters
+            .iter()
+            .filter(|((scheme, id), a)| {
+                query.scheme.as_ref().is_none_or(|s| s == scheme)
+                    && query.status.as_ref().is_none_or(|s| *s == a.status)
+                    && query
+                        .id_prefix
+                        .as_ref()
+                        .is_none_or(|p| id.starts_with(p.as_str()))
+                    && query.seen_before_us.is_none_or(|t| a.last_seen_us < t)
+                    && query
+                        .after
+                        .as_ref()
+                        .is_none_or(|(s, i)| (scheme, id) > (s, i))
+            })
+            .take(limit)
+            .map(|(_, a)| a.clone())
+            .collect())
+    }
+
+    async fn verdict_history(&self, since_minute: i64) -> Result<Vec<VerdictCount>, StoreError> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(state
+            .history
+            .range((since_minute, String::new(), String::new())..)
+            .map(|((minute, scheme, status), verdicts)| VerdictCount {
+                minute: *minute,
+                scheme: scheme.clone(),
+                status: status.clone(),
+                verdicts: *verdicts,
+            })
+            .collect())
     }
 }

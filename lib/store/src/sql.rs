@@ -255,6 +255,228 @@ fn push_rows(sql: &mut String, rows: usize, per_row: usize, shared_first: bool) 
     }
 }
 
+/// Reads `fleet_meta` at the start of a fleet batch; on PostgreSQL it locks
+/// the row, so batches from every instance take turns and each reads the
+/// attester rows it replaces as they are.
+pub const LOCK_FLEET_POSTGRES: &str =
+    "SELECT compacted_before FROM fleet_meta WHERE id = 1 FOR UPDATE";
+
+/// [`LOCK_FLEET_POSTGRES`] for SQLite, where `BEGIN IMMEDIATE` already
+/// makes batches take turns.
+pub const LOCK_FLEET_SQLITE: &str = "SELECT compacted_before FROM fleet_meta WHERE id = 1";
+
+/// Attesters per scheme and status, with those last seen before minute `$1`
+/// (an hour bucket counts once all of its hour is before `$1`). Reads
+/// `fleet_counts`, whose size does not grow with the fleet.
+pub const FLEET_COUNTS: &str = "SELECT c.scheme, c.status, \
+     CAST(SUM(c.attesters) AS BIGINT), \
+     CAST(SUM(CASE WHEN c.seen_minute + \
+         (CASE WHEN c.seen_minute < m.compacted_before THEN 60 ELSE 1 END) <= $1 \
+         THEN c.attesters ELSE 0 END) AS BIGINT) \
+     FROM fleet_counts c, fleet_meta m WHERE m.id = 1 \
+     GROUP BY c.scheme, c.status ORDER BY c.scheme, c.status";
+
+/// Verdict counts from minute `$1` on. Served by the primary key of
+/// `fleet_history`, which also gives the order.
+pub const FLEET_HISTORY: &str = "SELECT minute, scheme, status, verdicts FROM fleet_history \
+     WHERE minute >= $1 ORDER BY minute, scheme, status";
+
+/// The columns of an attester listing, in the order `attester_from_row`
+/// reads them.
+const ATTESTER_COLUMNS: &str =
+    "scheme, attester_id, status, trust_vector, first_seen_us, last_seen_us, appraisals";
+
+/// The row type of attester listings.
+pub(crate) type AttesterRow = (String, Vec<u8>, String, String, i64, i64, i64);
+
+/// Builds a record from an attester row. Ids are written as base64url text,
+/// so anything else means the table was edited by hand.
+pub(crate) fn attester_from_row(row: AttesterRow) -> Result<crate::AttesterRecord, sqlx::Error> {
+    let (scheme, id, status, trust_vector, first_seen_us, last_seen_us, appraisals) = row;
+    let attester_id = String::from_utf8(id).map_err(|e| sqlx::Error::ColumnDecode {
+        index: "attester_id".to_owned(),
+        source: Box::new(e),
+    })?;
+    Ok(crate::AttesterRecord {
+        scheme,
+        attester_id,
+        status,
+        trust_vector,
+        first_seen_us,
+        last_seen_us,
+        appraisals: u64::try_from(appraisals).unwrap_or(0),
+    })
+}
+
+/// A value bound to a built query, in placeholder order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param<'a> {
+    Text(&'a str),
+    Bytes(Vec<u8>),
+    Int(i64),
+}
+
+/// The listing of [`crate::FleetStore::attesters`]: one statement per
+/// combination of filters, so that each is planned for its own index
+/// (`attesters_by_status` with a status, the primary key otherwise) and
+/// none needs a sort.
+pub(crate) fn list_attesters(query: &crate::AttesterQuery) -> (SqlStr, Vec<Param<'_>>) {
+    // The placeholder of the parameter pushed last.
+    fn next(params: &[Param<'_>]) -> String {
+        format!("${}", params.len())
+    }
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params = Vec::new();
+    if let Some(scheme) = &query.scheme {
+        params.push(Param::Text(scheme));
+        conditions.push(format!("scheme = {}", next(&params)));
+    }
+    if let Some(status) = &query.status {
+        params.push(Param::Text(status));
+        conditions.push(format!("status = {}", next(&params)));
+    }
+    if let Some(prefix) = &query.id_prefix {
+        params.push(Param::Bytes(prefix.as_bytes().to_vec()));
+        let from = next(&params);
+        params.push(Param::Bytes(crate::fleet::prefix_end(prefix)));
+        conditions.push(format!(
+            "attester_id >= {from} AND attester_id < {}",
+            next(&params)
+        ));
+    }
+    if let Some(before) = query.seen_before_us {
+        params.push(Param::Int(before));
+        conditions.push(format!("last_seen_us < {}", next(&params)));
+    }
+    if let Some((scheme, id)) = &query.after {
+        params.push(Param::Text(scheme));
+        let scheme = next(&params);
+        params.push(Param::Bytes(id.as_bytes().to_vec()));
+        conditions.push(format!(
+            "(scheme, attester_id) > ({scheme}, {})",
+            next(&params)
+        ));
+    }
+    params.push(Param::Int(i64::from(query.limit)));
+    let limit = next(&params);
+    let mut sql = format!("SELECT {ATTESTER_COLUMNS} FROM attesters");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    // Writing to a String cannot fail.
+    let _ = write!(sql, " ORDER BY scheme, attester_id LIMIT {limit}");
+    // Built only from constants and numbered placeholders.
+    (AssertSqlSafe(sql).into_sql_str(), params)
+}
+
+/// Reads the stored status and last verdict time of `rows` attesters, each
+/// binding scheme and attester_id. Served by the primary key.
+pub(crate) fn select_previous_verdicts(rows: usize) -> SqlStr {
+    let mut sql = String::with_capacity(120 + rows * 12);
+    sql.push_str(
+        "SELECT scheme, attester_id, status, last_seen_us FROM attesters \
+         WHERE (scheme, attester_id) IN (VALUES ",
+    );
+    push_rows(&mut sql, rows, 2, false);
+    sql.push(')');
+    // Built only from constants and numbered placeholders.
+    AssertSqlSafe(sql).into_sql_str()
+}
+
+/// Writes `rows` verdicts (scheme, attester_id, status, trust_vector,
+/// seen_us, appraisals each): a new attester starts first seen now, a known
+/// one takes the verdict and adds the appraisals.
+pub(crate) fn upsert_attesters(rows: usize) -> SqlStr {
+    let mut sql = String::with_capacity(400 + rows * 30);
+    sql.push_str(
+        "INSERT INTO attesters (scheme, attester_id, status, trust_vector, \
+         first_seen_us, last_seen_us, appraisals) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let p = 6 * row;
+        // The verdict time is both first and last seen for a new attester.
+        let _ = write!(
+            sql,
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 5,
+            p + 6
+        );
+    }
+    sql.push_str(
+        " ON CONFLICT (scheme, attester_id) DO UPDATE SET \
+         status = excluded.status, trust_vector = excluded.trust_vector, \
+         last_seen_us = excluded.last_seen_us, \
+         appraisals = attesters.appraisals + excluded.appraisals",
+    );
+    // Built only from constants and numbered placeholders.
+    AssertSqlSafe(sql).into_sql_str()
+}
+
+/// Adds appraisals to an attester whose stored verdict is later than the
+/// batch's. Parameters: `$1` scheme, `$2` attester_id, `$3` appraisals.
+pub(crate) const ADD_LATE_APPRAISALS: &str = "UPDATE attesters SET appraisals = appraisals + $3 \
+     WHERE scheme = $1 AND attester_id = $2";
+
+/// Adds `rows` changes (scheme, status, seen_minute, change each) to
+/// `fleet_counts`.
+pub(crate) fn add_fleet_counts(rows: usize) -> SqlStr {
+    let mut sql = String::with_capacity(200 + rows * 24);
+    sql.push_str("INSERT INTO fleet_counts (scheme, status, seen_minute, attesters) VALUES ");
+    push_rows(&mut sql, rows, 4, false);
+    sql.push_str(
+        " ON CONFLICT (scheme, status, seen_minute) DO UPDATE SET \
+         attesters = fleet_counts.attesters + excluded.attesters",
+    );
+    // Built only from constants and numbered placeholders.
+    AssertSqlSafe(sql).into_sql_str()
+}
+
+/// Drops the buckets a batch emptied.
+pub(crate) const DROP_EMPTY_FLEET_COUNTS: &str = "DELETE FROM fleet_counts WHERE attesters = 0";
+
+/// Adds `rows` history counts (minute, scheme, status, verdicts each).
+pub(crate) fn add_fleet_history(rows: usize) -> SqlStr {
+    let mut sql = String::with_capacity(200 + rows * 24);
+    sql.push_str("INSERT INTO fleet_history (minute, scheme, status, verdicts) VALUES ");
+    push_rows(&mut sql, rows, 4, false);
+    sql.push_str(
+        " ON CONFLICT (minute, scheme, status) DO UPDATE SET \
+         verdicts = fleet_history.verdicts + excluded.verdicts",
+    );
+    // Built only from constants and numbered placeholders.
+    AssertSqlSafe(sql).into_sql_str()
+}
+
+/// Merges the minute buckets in `[$1, $2)` into their hours. (SQLite needs
+/// the `WHERE` to tell the upsert's `ON` from a join's.)
+pub(crate) const COMPACT_FLEET_COUNTS: &str = "INSERT INTO fleet_counts \
+     (scheme, status, seen_minute, attesters) \
+     SELECT scheme, status, seen_minute - (seen_minute % 60), SUM(attesters) FROM fleet_counts \
+     WHERE seen_minute >= $1 AND seen_minute < $2 AND seen_minute % 60 <> 0 \
+     GROUP BY scheme, status, seen_minute - (seen_minute % 60) \
+     ON CONFLICT (scheme, status, seen_minute) DO UPDATE SET \
+     attesters = fleet_counts.attesters + excluded.attesters";
+
+/// Drops the minute buckets [`COMPACT_FLEET_COUNTS`] merged.
+pub(crate) const DROP_COMPACTED_FLEET_COUNTS: &str = "DELETE FROM fleet_counts \
+     WHERE seen_minute >= $1 AND seen_minute < $2 AND seen_minute % 60 <> 0";
+
+/// Records how far compaction reached. Parameter: `$1` the minute.
+pub(crate) const SET_FLEET_COMPACTED: &str =
+    "UPDATE fleet_meta SET compacted_before = $1 WHERE id = 1";
+
+/// Forgets history before minute `$1`.
+pub(crate) const PRUNE_FLEET_HISTORY: &str = "DELETE FROM fleet_history WHERE minute < $1";
+
 /// The SQL dialect a migration is rendered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -264,6 +486,7 @@ pub(crate) enum Dialect {
 
 const INIT_SQL: &str = include_str!("../migrations/0001_init.sql");
 const POLICIES_SQL: &str = include_str!("../migrations/0002_policies.sql");
+const FLEET_SQL: &str = include_str!("../migrations/0003_fleet.sql");
 
 /// Name of the table that records applied migrations. Our own name, so the
 /// store can share a database with other sqlx users without their migration
@@ -284,6 +507,7 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
     let mut migrator = Migrator::with_migrations(vec![
         migration(1, "init", INIT_SQL),
         migration(2, "policies", POLICIES_SQL),
+        migration(3, "fleet", FLEET_SQL),
     ]);
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
     migrator
@@ -361,11 +585,205 @@ pub(crate) fn unix_now() -> i64 {
 /// (generic code over `sqlx::Database` would need a long list of
 /// higher-ranked bounds for no gain). `$batch_rows` is the number of rows per
 /// multi-row insert; `$lock_policies` is the statement that starts a policy
-/// switch ([`LOCK_POLICIES_POSTGRES`] or [`LOCK_POLICIES_SQLITE`]).
+/// switch ([`LOCK_POLICIES_POSTGRES`] or [`LOCK_POLICIES_SQLITE`]) and
+/// `$lock_fleet` the one that starts a fleet batch ([`LOCK_FLEET_POSTGRES`]
+/// or [`LOCK_FLEET_SQLITE`]).
 macro_rules! common_queries {
-    ($db:ty, batch_rows: $batch_rows:expr, lock_policies: $lock_policies:expr) => {
+    (
+        $db:ty,
+        batch_rows: $batch_rows:expr,
+        lock_policies: $lock_policies:expr,
+        lock_fleet: $lock_fleet:expr
+    ) => {
         /// Reads (and on PostgreSQL locks) a scheme's policies before a switch.
         const LOCK_POLICIES: &str = $lock_policies;
+
+        /// Reads (and on PostgreSQL locks) `fleet_meta` before a fleet batch.
+        const LOCK_FLEET: &str = $lock_fleet;
+
+        /// Writes a prepared fleet batch inside `tx`: compacts old counts
+        /// when due, reads the rows the verdicts replace, writes the
+        /// verdicts and moves the counts, and adds the history.
+        async fn write_fleet_batch(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            batch: &$crate::FleetBatch,
+            verdicts: &[&$crate::FleetVerdict],
+            now_us: i64,
+        ) -> Result<(), ::sqlx::Error> {
+            let mut compacted_before: i64 = ::sqlx::query_scalar(LOCK_FLEET)
+                .fetch_one(&mut **tx)
+                .await?;
+            let target = $crate::fleet::compaction_target(now_us);
+            if target > compacted_before {
+                for statement in [
+                    $crate::sql::COMPACT_FLEET_COUNTS,
+                    $crate::sql::DROP_COMPACTED_FLEET_COUNTS,
+                ] {
+                    ::sqlx::query(statement)
+                        .bind(compacted_before)
+                        .bind(target)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                ::sqlx::query($crate::sql::SET_FLEET_COMPACTED)
+                    .bind(target)
+                    .execute(&mut **tx)
+                    .await?;
+                ::sqlx::query($crate::sql::PRUNE_FLEET_HISTORY)
+                    .bind($crate::fleet::minute_of(now_us) - $crate::fleet::HISTORY_MINUTES)
+                    .execute(&mut **tx)
+                    .await?;
+                compacted_before = target;
+            }
+
+            let max: usize = $batch_rows;
+            let mut counts: ::std::collections::BTreeMap<(String, String, i64), i64> =
+                ::std::collections::BTreeMap::new();
+            for chunk in verdicts.chunks(max) {
+                let mut query = ::sqlx::query_as::<_, (String, Vec<u8>, String, i64)>(
+                    $crate::sql::select_previous_verdicts(chunk.len()),
+                );
+                for verdict in chunk {
+                    query = query
+                        .bind(verdict.scheme.as_str())
+                        .bind(verdict.attester_id.as_bytes());
+                }
+                let previous = query
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(scheme, id, status, last_seen_us)| {
+                        let id = String::from_utf8(id).ok()?;
+                        Some((
+                            (scheme, id),
+                            $crate::fleet::Previous {
+                                status,
+                                last_seen_us,
+                            },
+                        ))
+                    })
+                    .collect();
+                let plan = $crate::fleet::plan(chunk, &previous, compacted_before);
+                if !plan.writes.is_empty() {
+                    let mut query = ::sqlx::query($crate::sql::upsert_attesters(plan.writes.len()));
+                    for verdict in &plan.writes {
+                        query = query
+                            .bind(verdict.scheme.as_str())
+                            .bind(verdict.attester_id.as_bytes())
+                            .bind(verdict.status.as_str())
+                            .bind(verdict.trust_vector.as_str())
+                            .bind(verdict.seen_us)
+                            .bind(i64::try_from(verdict.appraisals).unwrap_or(i64::MAX));
+                    }
+                    query.execute(&mut **tx).await?;
+                }
+                for verdict in &plan.late {
+                    ::sqlx::query($crate::sql::ADD_LATE_APPRAISALS)
+                        .bind(verdict.scheme.as_str())
+                        .bind(verdict.attester_id.as_bytes())
+                        .bind(i64::try_from(verdict.appraisals).unwrap_or(i64::MAX))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                for (key, change) in plan.counts {
+                    *counts.entry(key).or_default() += change;
+                }
+            }
+            counts.retain(|_, change| *change != 0);
+            let counts: Vec<_> = counts.into_iter().collect();
+            for chunk in counts.chunks(max) {
+                let mut query = ::sqlx::query($crate::sql::add_fleet_counts(chunk.len()));
+                for ((scheme, status, minute), change) in chunk {
+                    query = query
+                        .bind(scheme.as_str())
+                        .bind(status.as_str())
+                        .bind(*minute)
+                        .bind(*change);
+                }
+                query.execute(&mut **tx).await?;
+            }
+            if !counts.is_empty() {
+                ::sqlx::query($crate::sql::DROP_EMPTY_FLEET_COUNTS)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+
+            let history: Vec<_> = $crate::fleet::history_totals(batch).into_iter().collect();
+            for chunk in history.chunks(max) {
+                let mut query = ::sqlx::query($crate::sql::add_fleet_history(chunk.len()));
+                for ((minute, scheme, status), verdicts) in chunk {
+                    query = query
+                        .bind(*minute)
+                        .bind(*scheme)
+                        .bind(*status)
+                        .bind(i64::try_from(*verdicts).unwrap_or(i64::MAX));
+                }
+                query.execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn fetch_fleet_counts(
+            pool: &::sqlx::Pool<$db>,
+            stale_before_minute: i64,
+        ) -> Result<Vec<$crate::StatusCount>, ::sqlx::Error> {
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            Ok(
+                ::sqlx::query_as::<_, (String, String, i64, i64)>($crate::sql::FLEET_COUNTS)
+                    .bind(stale_before_minute)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|(scheme, status, attesters, stale)| $crate::StatusCount {
+                        scheme,
+                        status,
+                        attesters: count(attesters),
+                        stale: count(stale),
+                    })
+                    .collect(),
+            )
+        }
+
+        async fn fetch_attesters(
+            pool: &::sqlx::Pool<$db>,
+            query: &$crate::AttesterQuery,
+        ) -> Result<Vec<$crate::AttesterRecord>, ::sqlx::Error> {
+            let (sql, params) = $crate::sql::list_attesters(query);
+            let mut statement = ::sqlx::query_as::<_, $crate::sql::AttesterRow>(sql);
+            for param in params {
+                statement = match param {
+                    $crate::sql::Param::Text(text) => statement.bind(text),
+                    $crate::sql::Param::Bytes(bytes) => statement.bind(bytes),
+                    $crate::sql::Param::Int(int) => statement.bind(int),
+                };
+            }
+            statement
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map($crate::sql::attester_from_row)
+                .collect()
+        }
+
+        async fn fetch_fleet_history(
+            pool: &::sqlx::Pool<$db>,
+            since_minute: i64,
+        ) -> Result<Vec<$crate::VerdictCount>, ::sqlx::Error> {
+            Ok(
+                ::sqlx::query_as::<_, (i64, String, String, i64)>($crate::sql::FLEET_HISTORY)
+                    .bind(since_minute)
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|(minute, scheme, status, verdicts)| $crate::VerdictCount {
+                        minute,
+                        scheme,
+                        status,
+                        verdicts: u64::try_from(verdicts).unwrap_or(0),
+                    })
+                    .collect(),
+            )
+        }
 
         /// Inserts a prepared submission inside `tx`. Returns `false`, having
         /// written nothing, when the CoRIM was stored before.
@@ -669,6 +1087,62 @@ mod tests {
     }
 
     #[test]
+    fn attester_listings_number_their_filters_in_order() {
+        let all = crate::AttesterQuery {
+            scheme: Some("PSA_IOT".into()),
+            status: Some("warning".into()),
+            id_prefix: Some("AQ".into()),
+            seen_before_us: Some(7),
+            after: Some(("PSA_IOT".into(), "AQz".into())),
+            limit: 10,
+        };
+        let (sql, params) = list_attesters(&all);
+        assert!(
+            sql.as_str().ends_with(
+                "FROM attesters WHERE scheme = $1 AND status = $2 \
+                 AND attester_id >= $3 AND attester_id < $4 AND last_seen_us < $5 \
+                 AND (scheme, attester_id) > ($6, $7) ORDER BY scheme, attester_id LIMIT $8"
+            ),
+            "{}",
+            sql.as_str()
+        );
+        assert_eq!(
+            params,
+            [
+                Param::Text("PSA_IOT"),
+                Param::Text("warning"),
+                Param::Bytes(b"AQ".to_vec()),
+                Param::Bytes(b"AR".to_vec()),
+                Param::Int(7),
+                Param::Text("PSA_IOT"),
+                Param::Bytes(b"AQz".to_vec()),
+                Param::Int(10),
+            ]
+        );
+        let none = crate::AttesterQuery {
+            scheme: None,
+            status: None,
+            id_prefix: None,
+            seen_before_us: None,
+            after: None,
+            limit: 5,
+        };
+        let (sql, params) = list_attesters(&none);
+        assert!(
+            sql.as_str()
+                .ends_with("FROM attesters ORDER BY scheme, attester_id LIMIT $1"),
+            "{}",
+            sql.as_str()
+        );
+        assert_eq!(params, [Param::Int(5)]);
+        assert!(
+            upsert_attesters(2).as_str().contains(
+                "VALUES ($1, $2, $3, $4, $5, $5, $6), ($7, $8, $9, $10, $11, $11, $12) ON"
+            )
+        );
+    }
+
+    #[test]
     fn sqlite_migrations_differ_only_in_the_byte_and_sequence_types() {
         let render = |dialect| {
             migrator(dialect)
@@ -678,8 +1152,8 @@ mod tests {
         };
         let postgres = render(Dialect::Postgres);
         let sqlite = render(Dialect::Sqlite);
-        assert_eq!(postgres.len(), 2);
-        assert_eq!(sqlite.len(), 2);
+        assert_eq!(postgres.len(), 3);
+        assert_eq!(sqlite.len(), 3);
         assert!(postgres[0].contains("BYTEA"));
         // The first migration's text must never change (sqlx checksums it).
         assert_eq!(sqlite[0], INIT_SQL.replace("BYTEA", "BLOB"));

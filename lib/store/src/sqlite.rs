@@ -11,18 +11,22 @@ use tokio::sync::broadcast;
 use crate::config::Backend;
 use crate::error::Operation;
 use crate::feed::ChangeFeed;
+use crate::fleet::{check_query, prepare_batch};
 use crate::policy::{id_in_use, prepare_policy};
 use crate::prepare::Prepared;
 use crate::sql::{self, Dialect, PolicySwitch};
 use crate::{
-    AddPolicyOutcome, EndorsementStore, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord,
-    StoreChange, StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
+    AddPolicyOutcome, AttesterQuery, AttesterRecord, EndorsementStore, FleetBatch, FleetStore,
+    NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount, StoreChange,
+    StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
+    VerdictCount,
 };
 
 sql::common_queries!(
     Sqlite,
     batch_rows: sql::SQLITE_BATCH_ROWS,
-    lock_policies: sql::LOCK_POLICIES_SQLITE
+    lock_policies: sql::LOCK_POLICIES_SQLITE,
+    lock_fleet: sql::LOCK_FLEET_SQLITE
 );
 
 /// The SQLite store. Its change feed carries this process's commits only, so
@@ -198,6 +202,10 @@ impl EndorsementStore for SqliteStore {
         self
     }
 
+    fn fleet_store(&self) -> &dyn FleetStore {
+        self
+    }
+
     fn register_metrics(&self, metrics: &vouch_metrics::Metrics) {
         metrics.register_pool(
             std::sync::Arc::new(sql::PoolView(self.pool.clone())),
@@ -286,5 +294,43 @@ impl PolicyStore for SqliteStore {
         fetch_policies(&self.pool, scheme)
             .await
             .map_err(|e| StoreError::from_sqlx(Operation::PolicyLookup, e))
+    }
+}
+
+#[async_trait]
+impl FleetStore for SqliteStore {
+    async fn record_verdicts(&self, batch: &FleetBatch, now_us: i64) -> Result<(), StoreError> {
+        let verdicts = prepare_batch(batch)?;
+        if verdicts.is_empty() && batch.history.is_empty() {
+            return Ok(());
+        }
+        async {
+            // IMMEDIATE: the batch reads the rows it replaces, and must
+            // write before anyone else does.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            write_fleet_batch(&mut tx, batch, &verdicts, now_us).await?;
+            tx.commit().await
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::RecordVerdicts, e))
+    }
+
+    async fn fleet_counts(&self, stale_before_minute: i64) -> Result<Vec<StatusCount>, StoreError> {
+        fetch_fleet_counts(&self.pool, stale_before_minute)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::FleetLookup, e))
+    }
+
+    async fn attesters(&self, query: &AttesterQuery) -> Result<Vec<AttesterRecord>, StoreError> {
+        check_query(query)?;
+        fetch_attesters(&self.pool, query)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::FleetLookup, e))
+    }
+
+    async fn verdict_history(&self, since_minute: i64) -> Result<Vec<VerdictCount>, StoreError> {
+        fetch_fleet_history(&self.pool, since_minute)
+            .await
+            .map_err(|e| StoreError::from_sqlx(Operation::FleetLookup, e))
     }
 }

@@ -801,8 +801,9 @@ mod upgrade {
         }
     }
 
-    const ROLLBACK: &str =
-        "DROP TABLE policies; DELETE FROM vouch_store_migrations WHERE version = 2";
+    const ROLLBACK: &str = "DROP TABLE policies; DROP TABLE attesters; DROP TABLE fleet_counts; \
+         DROP TABLE fleet_history; DROP TABLE fleet_meta; \
+         DELETE FROM vouch_store_migrations WHERE version >= 2";
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_databases_from_before_policies_are_upgraded() {
