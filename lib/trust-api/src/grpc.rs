@@ -271,7 +271,7 @@ impl GrpcTrust {
     }
 
     /// Runs one call, honouring and updating the back-off.
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, TrustError>
+    pub(crate) async fn call<T, F, Fut>(&self, f: F) -> Result<T, TrustError>
     where
         F: FnOnce(TrustClient<InterceptedService<Channel, vouch_telemetry::Propagate>>) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, Status>>,

@@ -10,6 +10,8 @@
 //! normalised the way Veraison's front ends compare media types).
 
 mod error;
+mod fleet;
+mod fleet_grpc;
 mod grpc;
 mod media_type;
 mod nonce;
@@ -19,6 +21,16 @@ use std::sync::Arc;
 
 pub use bytes::Bytes;
 pub use error::TrustError;
+pub use fleet::{
+    Attester, AttesterFilter, AttesterPage, FleetAdmin, FleetCount, FleetSummary, HistoryPoint,
+    MAX_ATTESTERS_PAGE, MAX_HISTORY_MINUTES, MAX_STALE_MINUTES, VerdictHistory, check_filter,
+    check_history_minutes, check_stale_minutes, rfc3339_seconds,
+};
+pub use fleet_grpc::{
+    attester_filter_from_message, attester_filter_to_message, attester_page_from_message,
+    attester_page_to_message, fleet_summary_from_message, fleet_summary_to_message,
+    verdict_history_from_message, verdict_history_to_message,
+};
 pub use grpc::{
     GrpcTrust, GrpcTrustOptions, RETRY_AFTER_METADATA, TrustTls, from_status, policy_from_message,
     policy_to_message, to_status,

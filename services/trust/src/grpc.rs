@@ -11,8 +11,9 @@ use tonic_health::ServingStatus;
 use vouch_proto::trust as pb;
 use vouch_proto::trust::trust_server::TrustServer;
 use vouch_trust_api::{
-    MediaType, PolicyAdmin, PolicyId, PolicyName, ServiceStatus, SubmitOutcome, Trust,
-    policy_to_message, to_status,
+    FleetAdmin, MediaType, PolicyAdmin, PolicyId, PolicyName, ServiceStatus, SubmitOutcome, Trust,
+    attester_filter_from_message, attester_page_to_message, fleet_summary_to_message,
+    policy_to_message, to_status, verdict_history_to_message,
 };
 
 use crate::TrustService;
@@ -250,6 +251,42 @@ impl pb::trust_server::Trust for GrpcTrustServer {
             .await
             .map_err(|e| to_status(&e))?;
         Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn get_fleet_summary(
+        &self,
+        request: Request<pb::FleetSummaryRequest>,
+    ) -> Result<Response<pb::FleetSummary>, Status> {
+        let summary = self
+            .service
+            .fleet_summary(request.into_inner().stale_minutes)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(fleet_summary_to_message(&summary)))
+    }
+
+    async fn list_attesters(
+        &self,
+        request: Request<pb::ListAttestersRequest>,
+    ) -> Result<Response<pb::AttesterList>, Status> {
+        let filter =
+            attester_filter_from_message(request.into_inner()).map_err(|e| to_status(&e))?;
+        let page = FleetAdmin::attesters(self.service.as_ref(), &filter)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(attester_page_to_message(&page)))
+    }
+
+    async fn get_verdict_history(
+        &self,
+        request: Request<pb::VerdictHistoryRequest>,
+    ) -> Result<Response<pb::VerdictHistory>, Status> {
+        let history = self
+            .service
+            .verdict_history(request.into_inner().minutes)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(verdict_history_to_message(&history)))
     }
 }
 

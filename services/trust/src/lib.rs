@@ -10,8 +10,14 @@
 //! trust anchors and reference values (and their absence) are cached in
 //! memory and invalidated when anything is provisioned, on every instance,
 //! through the store's change feed.
+//!
+//! Each verdict on a provisioned attester is also noted for the fleet
+//! status and written to the store in batches, off the appraisal path
+//! (`fleet`).
 
 mod cache;
+mod fleet;
+mod fleet_admin;
 pub mod grpc;
 mod keys;
 mod policies;
@@ -20,6 +26,7 @@ mod service;
 mod signed_corim;
 
 pub use cache::CacheLimits;
+pub use fleet::FleetConfig;
 pub use keys::{GENERATED_KEY_FILE, KeyError, load_or_create_signing_key, load_signing_key};
 pub use registry::advertised_media_types;
 pub use service::{TrustBuildError, TrustConfig, TrustService, default_schemes};

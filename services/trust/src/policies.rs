@@ -22,7 +22,7 @@ use vouch_store::{
 };
 use vouch_trust_api::{CreatedPolicy, Policy, PolicyAdmin, PolicyId, PolicyName, TrustError};
 
-use crate::service::{TrustService, store_error};
+use crate::service::{TrustService, input_or_store_error, now_micros};
 
 /// A scheme's active policy, compiled.
 pub(crate) struct ActivePolicy {
@@ -211,21 +211,9 @@ fn policy_of(record: &PolicyRecord) -> Policy {
     }
 }
 
-fn policy_store_error(operation: &str, error: StoreError) -> TrustError {
-    match error {
-        StoreError::InvalidSubmission(reason) => TrustError::InvalidInput(reason),
-        other => store_error(operation, other),
-    }
-}
-
-fn now_micros() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
 impl TrustService {
     /// The registry's name for `scheme`, or Veraison's error for an unknown one.
-    fn policy_scheme(&self, scheme: &str) -> Result<&'static str, TrustError> {
+    pub(crate) fn known_scheme(&self, scheme: &str) -> Result<&'static str, TrustError> {
         self.registry
             .scheme_names()
             .find(|name| *name == scheme)
@@ -245,7 +233,7 @@ impl PolicyAdmin for TrustService {
         name: &PolicyName,
         rules: &str,
     ) -> Result<CreatedPolicy, TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         // Compiling is CPU work (milliseconds for a large policy); keep it
         // off the async workers that serve appraisals.
         let owned = rules.to_owned();
@@ -265,7 +253,7 @@ impl PolicyAdmin for TrustService {
             .policy_store()
             .add_policy(&new)
             .await
-            .map_err(|e| policy_store_error("create policy", e))?;
+            .map_err(|e| input_or_store_error("create policy", e))?;
         Ok(CreatedPolicy {
             policy: policy_of(outcome.record()),
             created: matches!(outcome, AddPolicyOutcome::Stored(_)),
@@ -273,13 +261,13 @@ impl PolicyAdmin for TrustService {
     }
 
     async fn activate_policy(&self, scheme: &str, id: PolicyId) -> Result<(), TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         let found = self
             .store
             .policy_store()
             .activate_policy(scheme, id.as_bytes())
             .await
-            .map_err(|e| policy_store_error("activate policy", e))?;
+            .map_err(|e| input_or_store_error("activate policy", e))?;
         if !found {
             return Err(TrustError::NotFound(format!(
                 "no policy {id} for scheme {scheme}"
@@ -290,18 +278,18 @@ impl PolicyAdmin for TrustService {
     }
 
     async fn active_policy(&self, scheme: &str) -> Result<Policy, TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         match self.store.policy_store().active_policy(scheme).await {
             Ok(Some(record)) => Ok(policy_of(&record)),
             Ok(None) => Err(TrustError::NotFound(format!(
                 "no active policy for scheme {scheme}"
             ))),
-            Err(e) => Err(policy_store_error("get active policy", e)),
+            Err(e) => Err(input_or_store_error("get active policy", e)),
         }
     }
 
     async fn policy(&self, scheme: &str, id: PolicyId) -> Result<Policy, TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         match self
             .store
             .policy_store()
@@ -312,7 +300,7 @@ impl PolicyAdmin for TrustService {
             Ok(None) => Err(TrustError::NotFound(format!(
                 "no policy {id} for scheme {scheme}"
             ))),
-            Err(e) => Err(policy_store_error("get policy", e)),
+            Err(e) => Err(input_or_store_error("get policy", e)),
         }
     }
 
@@ -321,13 +309,13 @@ impl PolicyAdmin for TrustService {
         scheme: &str,
         name: Option<&PolicyName>,
     ) -> Result<Vec<Policy>, TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         let records = self
             .store
             .policy_store()
             .policies(scheme)
             .await
-            .map_err(|e| policy_store_error("list policies", e))?;
+            .map_err(|e| input_or_store_error("list policies", e))?;
         if records.is_empty() {
             return Err(TrustError::NotFound(format!(
                 "no policies for scheme {scheme}"
@@ -341,13 +329,13 @@ impl PolicyAdmin for TrustService {
     }
 
     async fn deactivate_policies(&self, scheme: &str) -> Result<(), TrustError> {
-        let scheme = self.policy_scheme(scheme)?;
+        let scheme = self.known_scheme(scheme)?;
         let found = self
             .store
             .policy_store()
             .deactivate_policies(scheme)
             .await
-            .map_err(|e| policy_store_error("deactivate policies", e))?;
+            .map_err(|e| input_or_store_error("deactivate policies", e))?;
         if !found {
             return Err(TrustError::NotFound(format!(
                 "no policies for scheme {scheme}"

@@ -17,6 +17,7 @@ use vouch_trust_api::{
 };
 
 use crate::cache::{CacheLimits, EndorsementCache, LookupError};
+use crate::fleet::{FleetConfig, FleetRecorder};
 use crate::policies::PolicyCache;
 use crate::registry::{Provisioner, Registry};
 use crate::signed_corim::CorimSigners;
@@ -44,6 +45,8 @@ pub struct TrustConfig {
     pub store_check_failures: u32,
     /// The process's metrics: verdicts, cache lookups, refusals, the pool.
     pub metrics: vouch_metrics::Metrics,
+    /// How verdicts are gathered for the fleet status.
+    pub fleet: FleetConfig,
 }
 
 impl Default for TrustConfig {
@@ -58,6 +61,7 @@ impl Default for TrustConfig {
             store_check_interval: Duration::from_secs(1),
             store_check_failures: 3,
             metrics: vouch_metrics::Metrics::disabled(),
+            fleet: FleetConfig::default(),
         }
     }
 }
@@ -79,6 +83,9 @@ pub struct TrustService {
     pub(crate) store: Arc<dyn EndorsementStore>,
     cache: Arc<EndorsementCache>,
     pub(crate) policies: Arc<PolicyCache>,
+    fleet: Arc<FleetRecorder>,
+    /// Stops the fleet recorder's background writes.
+    fleet_stop: tokio_util::sync::CancellationToken,
     signer: EarSigner,
     public_jwk: Arc<serde_json::Value>,
     verifier_id: VerifierId,
@@ -116,6 +123,21 @@ pub(crate) fn store_error(operation: &str, error: StoreError) -> TrustError {
         tracing::error!(error = %error, source = ?std::error::Error::source(&error), operation, "store failure");
         TrustError::Internal(format!("endorsement store failed during {operation}"))
     }
+}
+
+/// [`store_error`], except that what the store refused as invalid is the
+/// caller's fault.
+pub(crate) fn input_or_store_error(operation: &str, error: StoreError) -> TrustError {
+    match error {
+        StoreError::InvalidSubmission(reason) => TrustError::InvalidInput(reason),
+        other => store_error(operation, other),
+    }
+}
+
+/// Now, in Unix microseconds.
+pub(crate) fn now_micros() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 fn lookup_error(error: LookupError) -> TrustError {
@@ -156,11 +178,16 @@ impl TrustService {
         tokio::spawn(cache.clone().follow(store.clone()));
         let policies = Arc::new(PolicyCache::new(registry.scheme_names()));
         tokio::spawn(policies.clone().follow(store.subscribe()));
+        let fleet = FleetRecorder::new(config.fleet);
+        let fleet_stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(fleet.clone().run(store.clone(), fleet_stop.clone()));
         let service = Arc::new(TrustService {
             registry,
             store,
             cache,
             policies,
+            fleet,
+            fleet_stop,
             signer,
             public_jwk,
             verifier_id: VerifierId {
@@ -203,6 +230,14 @@ impl TrustService {
         });
     }
 
+    /// Writes the verdicts still waiting for the fleet status and stops
+    /// the background writes; call once serving has stopped. Returns
+    /// whether everything was written.
+    pub async fn finish_fleet(&self) -> bool {
+        self.fleet_stop.cancel();
+        self.fleet.flush(self.store.as_ref()).await
+    }
+
     /// The store behind the service.
     pub fn store(&self) -> &Arc<dyn EndorsementStore> {
         &self.store
@@ -226,7 +261,15 @@ impl TrustService {
         Ok(ear)
     }
 
-    fn sign(&self, ear: &Ear, scheme: &str) -> Result<AttestationOutcome, TrustError> {
+    /// Signs `ear`, the verdict of `scheme` on the attester whose trust
+    /// anchor is `attester` (when the evidence named a provisioned one),
+    /// and notes it for the fleet status once signed.
+    fn sign(
+        &self,
+        ear: &Ear,
+        scheme: &'static str,
+        attester: Option<&[u8]>,
+    ) -> Result<AttestationOutcome, TrustError> {
         let status = match ear.status() {
             TrustTier::None => AttestationStatus::None,
             TrustTier::Affirming => AttestationStatus::Affirming,
@@ -246,6 +289,9 @@ impl TrustService {
             tracing::error!(error = %e, "signing the EAR failed");
             TrustError::Internal(format!("signing the attestation result failed: {e}"))
         })?;
+        if let Some(attester) = attester {
+            self.fleet.record(scheme, attester, ear);
+        }
         Ok(AttestationOutcome {
             ear: jwt,
             scheme: scheme.to_owned(),
@@ -258,7 +304,8 @@ impl TrustService {
     fn failure(
         &self,
         nonce: &[u8],
-        scheme: &str,
+        scheme: &'static str,
+        attester: Option<&[u8]>,
         claim: TrustClaim,
         problem: String,
     ) -> Result<AttestationOutcome, TrustError> {
@@ -269,7 +316,7 @@ impl TrustService {
         appraisal.update_status_from_trust_vector();
         let mut ear = self.new_ear(nonce)?;
         ear.submods.insert(scheme.to_owned(), appraisal);
-        self.sign(&ear, scheme)
+        self.sign(&ear, scheme, attester)
     }
 
     async fn appraise(
@@ -287,6 +334,7 @@ impl TrustService {
                     return self.failure(
                         nonce,
                         name,
+                        None,
                         TrustClaim::CRYPTO_VALIDATION_FAILED,
                         "could not establish identity from evidence".to_owned(),
                     );
@@ -299,10 +347,14 @@ impl TrustService {
             .instrument(step("trust-anchor lookup"))
             .await
             .map_err(lookup_error)?;
+        let attester = evidence.trust_anchor_id();
         let Some(trust_anchor) = trust_anchor.filter(|ta| !is_expired(ta.not_after, now)) else {
+            // Not recorded: an id nobody provisioned is no attester of the
+            // fleet, and anyone could invent them by the million.
             return self.failure(
                 nonce,
                 name,
+                None,
                 TrustClaim::CRYPTO_VALIDATION_FAILED,
                 "no trust anchor for evidence".to_owned(),
             );
@@ -310,9 +362,12 @@ impl TrustService {
         if let Err(bad) =
             step("signature").in_scope(|| evidence.verify_integrity(nonce, &trust_anchor.key))
         {
+            // Recorded: evidence that claims a provisioned attester's
+            // identity and fails its key is news about that attester.
             return self.failure(
                 nonce,
                 name,
+                Some(attester),
                 TrustClaim::CRYPTO_VALIDATION_FAILED,
                 format!("integrity validation failed: {bad}"),
             );
@@ -338,6 +393,7 @@ impl TrustService {
                 return self.failure(
                     nonce,
                     name,
+                    Some(attester),
                     TrustClaim::CRYPTO_VALIDATION_FAILED,
                     bad.to_string(),
                 );
@@ -377,7 +433,7 @@ impl TrustService {
                 }
             }
         }
-        step("ear").in_scope(|| self.sign(&ear, name))
+        step("ear").in_scope(|| self.sign(&ear, name, Some(attester)))
     }
 
     fn prepare_submission(
@@ -676,6 +732,9 @@ mod tests {
         }
         fn policy_store(&self) -> &dyn vouch_store::PolicyStore {
             self.inner.policy_store()
+        }
+        fn fleet_store(&self) -> &dyn vouch_store::FleetStore {
+            self.inner.fleet_store()
         }
         async fn close(&self) {
             self.inner.close().await;
