@@ -47,7 +47,11 @@ use vouch_http::openapi::{
     Documented, Status400, Status401, Status403, Status404, Status406, Status413, Status503,
 };
 use vouch_http::{Problem, negotiate};
-use vouch_trust_api::{Policy, PolicyAdmin, PolicyId, PolicyName, Trust, TrustError};
+use vouch_trust_api::{FleetAdmin, Policy, PolicyAdmin, PolicyId, PolicyName, Trust, TrustError};
+
+mod fleet;
+
+pub use fleet::FLEET_MEDIA_TYPE;
 
 /// Media type of the rules a policy is created from (Rego).
 pub const RULES_MEDIA_TYPE: &str = "application/vnd.veraison.policy.opa";
@@ -108,6 +112,19 @@ impl Default for ManagementConfig {
 struct AppState {
     admin: Arc<dyn PolicyAdmin>,
     trust: Arc<dyn Trust>,
+    fleet: Arc<dyn FleetAdmin>,
+}
+
+/// What the management service calls: trust, in-process or over gRPC, in
+/// its three roles.
+#[derive(Clone)]
+pub struct Backends {
+    /// Stores and activates policies.
+    pub admin: Arc<dyn PolicyAdmin>,
+    /// Reports the service state for discovery and readiness.
+    pub trust: Arc<dyn Trust>,
+    /// Reads the fleet status.
+    pub fleet: Arc<dyn FleetAdmin>,
 }
 
 /// The readiness state for this service: trust must answer.
@@ -117,30 +134,23 @@ pub fn health(trust: Arc<dyn Trust>) -> Arc<Health> {
 
 /// The service's routes, health endpoints included. `admin` stores and
 /// activates policies; `trust` reports the service state for discovery.
-pub fn router(
-    admin: Arc<dyn PolicyAdmin>,
-    trust: Arc<dyn Trust>,
-    config: ManagementConfig,
-    health: Arc<Health>,
-) -> Router<()> {
-    documented(admin, trust, config, health).router
+pub fn router(backends: Backends, config: ManagementConfig, health: Arc<Health>) -> Router<()> {
+    documented(backends, config, health).router
 }
 
 /// The service's routes, health endpoints included, with their OpenAPI
 /// document.
-pub fn documented(
-    admin: Arc<dyn PolicyAdmin>,
-    trust: Arc<dyn Trust>,
-    config: ManagementConfig,
-    health: Arc<Health>,
-) -> Documented {
+pub fn documented(backends: Backends, config: ManagementConfig, health: Arc<Health>) -> Documented {
     let ManagementConfig { limits, auth } = config;
     let mut api = OpenApiRouter::new()
         .routes(routes!(create_policy, active_policy))
         .routes(routes!(one_policy))
         .routes(routes!(activate_policy))
         .routes(routes!(list_policies))
-        .routes(routes!(deactivate_policies));
+        .routes(routes!(deactivate_policies))
+        .routes(routes!(fleet::summary))
+        .routes(routes!(fleet::attesters))
+        .routes(routes!(fleet::history));
     if auth.is_enabled() {
         // On the /management/v1 routes only, and inside the limits: the
         // timeout covers the credential check, and the concurrency bound
@@ -148,9 +158,25 @@ pub fn documented(
         // a refused body is never read nor stored.
         api = api.route_layer(require_role(auth, Role::Manager));
     }
+    // The dashboard holds no data: it stays open, and asks for a token
+    // when the API it calls wants one.
+    let Backends {
+        admin,
+        trust,
+        fleet,
+    } = backends;
     let api = api
         .routes(routes!(well_known))
-        .with_state(AppState { admin, trust });
+        .route("/fleet", axum::routing::get(fleet::page_redirect))
+        .route("/fleet/", axum::routing::get(fleet::page))
+        .route("/fleet/index.html", axum::routing::get(fleet::page))
+        .route("/fleet/fleet.js", axum::routing::get(fleet::page_script))
+        .route("/fleet/fleet.css", axum::routing::get(fleet::page_style))
+        .with_state(AppState {
+            admin,
+            trust,
+            fleet,
+        });
     Documented::service(api, &limits, health)
 }
 

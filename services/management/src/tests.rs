@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use vouch_auth::{Authenticator, User};
 use vouch_trust_api::{
-    AttestationOutcome, AttestationRequest, CreatedPolicy, MediaType, Policy, PolicyAdmin,
-    PolicyId, PolicyName, ServiceState, ServiceStatus, SubmitOutcome, Trust, TrustError,
+    AttestationOutcome, AttestationRequest, AttestationStatus, Attester, AttesterFilter,
+    AttesterPage, CreatedPolicy, FleetAdmin, FleetCount, FleetSummary, HistoryPoint, MediaType,
+    Policy, PolicyAdmin, PolicyId, PolicyName, ServiceState, ServiceStatus, SubmitOutcome, Trust,
+    TrustError, VerdictHistory, check_filter, check_history_minutes, check_stale_minutes,
 };
 
 use super::*;
@@ -201,10 +203,146 @@ impl Trust for FakeTrust {
     }
 }
 
+/// 2026-12-01T00:00:00Z, in microseconds: the fake fleet's "now".
+const FLEET_NOW: i64 = 1_796_083_200_000_000;
+
+/// A fleet in memory: attesters `PSA_IOT` `A0` to `A9` (every third
+/// contraindicated, the others affirming; `A0` not seen for two hours) and
+/// one `CCA_SSD_PLATFORM` attester, with the trust side's argument checks.
+struct FakeFleet {
+    attesters: Vec<Attester>,
+}
+
+impl Default for FakeFleet {
+    fn default() -> Self {
+        let attester = |scheme: &str, id: String, status, minutes_ago: i64| Attester {
+            scheme: scheme.to_owned(),
+            id,
+            status,
+            trust_vector: json!({ scheme: {"hardware": 2} }),
+            first_seen_us: FLEET_NOW - 3_600_000_000 * 24,
+            last_seen_us: FLEET_NOW - minutes_ago * 60_000_000,
+            appraisals: 3,
+        };
+        let mut attesters: Vec<Attester> = (0..10)
+            .map(|n| {
+                let status = if n % 3 == 0 {
+                    AttestationStatus::Contraindicated
+                } else {
+                    AttestationStatus::Affirming
+                };
+                attester(
+                    "PSA_IOT",
+                    format!("A{n}"),
+                    status,
+                    if n == 0 { 120 } else { 1 },
+                )
+            })
+            .collect();
+        attesters.push(attester(
+            "CCA_SSD_PLATFORM",
+            "Bw".into(),
+            AttestationStatus::Warning,
+            1,
+        ));
+        attesters.sort_by(|a, b| (&a.scheme, &a.id).cmp(&(&b.scheme, &b.id)));
+        FakeFleet { attesters }
+    }
+}
+
+#[async_trait::async_trait]
+impl FleetAdmin for FakeFleet {
+    async fn fleet_summary(&self, stale_minutes: u32) -> Result<FleetSummary, TrustError> {
+        check_stale_minutes(stale_minutes)?;
+        let stale_before = FLEET_NOW - i64::from(stale_minutes) * 60_000_000;
+        let mut counts: Vec<FleetCount> = Vec::new();
+        for a in &self.attesters {
+            let stale = u64::from(a.last_seen_us < stale_before);
+            match counts
+                .iter_mut()
+                .find(|c| c.scheme == a.scheme && c.status == a.status)
+            {
+                Some(count) => {
+                    count.attesters += 1;
+                    count.stale += stale;
+                }
+                None => counts.push(FleetCount {
+                    scheme: a.scheme.clone(),
+                    status: a.status,
+                    attesters: 1,
+                    stale,
+                }),
+            }
+        }
+        Ok(FleetSummary {
+            as_of_us: FLEET_NOW,
+            stale_minutes,
+            counts,
+        })
+    }
+
+    async fn attesters(&self, filter: &AttesterFilter) -> Result<AttesterPage, TrustError> {
+        check_filter(filter)?;
+        if let Some(scheme) = &filter.scheme
+            && !["PSA_IOT", "CCA_SSD_PLATFORM"].contains(&scheme.as_str())
+        {
+            return Err(TrustError::InvalidInput(format!(
+                "unrecognised scheme {scheme:?}"
+            )));
+        }
+        let mut kept: Vec<Attester> = self
+            .attesters
+            .iter()
+            .filter(|a| {
+                filter.scheme.as_ref().is_none_or(|s| *s == a.scheme)
+                    && filter.status.is_none_or(|s| s == a.status)
+                    && filter
+                        .id_prefix
+                        .as_ref()
+                        .is_none_or(|p| a.id.starts_with(p.as_str()))
+                    && filter
+                        .after
+                        .as_ref()
+                        .is_none_or(|(s, i)| (&a.scheme, &a.id) > (s, i))
+            })
+            .cloned()
+            .collect();
+        let limit = filter.limit as usize;
+        let next = (kept.len() > limit).then(|| {
+            let last = &kept[limit - 1];
+            (last.scheme.clone(), last.id.clone())
+        });
+        kept.truncate(limit);
+        Ok(AttesterPage {
+            attesters: kept,
+            next,
+        })
+    }
+
+    async fn verdict_history(&self, minutes: u32) -> Result<VerdictHistory, TrustError> {
+        check_history_minutes(minutes)?;
+        Ok(VerdictHistory {
+            as_of_us: FLEET_NOW,
+            minutes,
+            points: vec![HistoryPoint {
+                minute: FLEET_NOW / 60_000_000 - 1,
+                scheme: "PSA_IOT".into(),
+                status: AttestationStatus::Affirming,
+                verdicts: 27,
+            }],
+        })
+    }
+}
+
 fn service_with(config: ManagementConfig) -> (Router, Arc<FakeAdmin>) {
     let admin = Arc::new(FakeAdmin::default());
     let trust: Arc<dyn Trust> = Arc::new(FakeTrust);
-    let router = router(admin.clone(), trust.clone(), config, health(trust));
+    let backends = Backends {
+        admin: admin.clone(),
+        trust: trust.clone(),
+        fleet: Arc::new(FakeFleet::default()),
+    };
+    let router = router(backends, config, health(trust));
     (router, admin)
 }
 
@@ -721,6 +859,9 @@ async fn the_api_needs_the_manager_role_and_discovery_stays_open() {
                 authorization,
             )),
             empty(with(post(&format!("{POLICIES}/deactivate")), authorization)),
+            empty(with(get("/fleet/v1/summary"), authorization)),
+            empty(with(get("/fleet/v1/attesters"), authorization)),
+            empty(with(get("/fleet/v1/history"), authorization)),
         ]
     };
     for (authorization, status) in [
@@ -770,6 +911,9 @@ async fn the_api_needs_the_manager_role_and_discovery_stays_open() {
             StatusCode::NOT_FOUND,
             StatusCode::NOT_FOUND,
             StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
         ]
     );
     assert_eq!(admin.policies.lock().unwrap().len(), 1);
@@ -780,5 +924,175 @@ async fn the_api_needs_the_manager_role_and_discovery_stays_open() {
     assert_eq!(answer.json(), expected_discovery());
     for path in ["/healthz", "/readyz"] {
         assert_eq!(send(&router, empty(get(path))).await.status, StatusCode::OK);
+    }
+    // Nor does the dashboard, which holds no data.
+    for path in ["/fleet/", "/fleet/fleet.js", "/fleet/fleet.css"] {
+        assert_eq!(
+            send(&router, empty(get(path))).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_fleet_summary_adds_up_and_takes_a_stale_threshold() {
+    let router = service();
+    let answer = send(&router, empty(get("/fleet/v1/summary"))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.content_type(), FLEET_MEDIA_TYPE);
+    assert_eq!(
+        answer.json(),
+        json!({
+            "as_of": "2026-12-01T00:00:00Z",
+            "stale_minutes": 60,
+            "total": 11,
+            "stale": 1,
+            "statuses": {"affirming": 6, "warning": 1, "contraindicated": 4, "none": 0},
+            "schemes": [
+                {"scheme": "CCA_SSD_PLATFORM", "total": 1, "stale": 0,
+                 "statuses": {"affirming": 0, "warning": 1, "contraindicated": 0, "none": 0}},
+                {"scheme": "PSA_IOT", "total": 10, "stale": 1,
+                 "statuses": {"affirming": 6, "warning": 0, "contraindicated": 4, "none": 0}},
+            ],
+        })
+    );
+    let answer = send(&router, empty(get("/fleet/v1/summary?stale_minutes=180"))).await;
+    assert_eq!(answer.json()["stale"], 0);
+    for (query, expect) in [
+        ("stale_minutes=0", "stale_minutes must be 1 to 525600"),
+        (
+            "stale_minutes=-5",
+            "stale_minutes must be a whole number, got \"-5\"",
+        ),
+        (
+            "stale_minutes=1e3",
+            "stale_minutes must be a whole number, got \"1e3\"",
+        ),
+    ] {
+        let answer = send(&router, empty(get(&format!("/fleet/v1/summary?{query}")))).await;
+        assert_eq!(answer.problem(StatusCode::BAD_REQUEST), expect, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn attesters_page_with_cursors_and_filter() {
+    let router = service();
+    let mut seen = Vec::new();
+    let mut path = "/fleet/v1/attesters?limit=4".to_owned();
+    loop {
+        let answer = send(&router, empty(get(&path))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        let page = answer.json();
+        for a in page["attesters"].as_array().unwrap() {
+            seen.push(format!(
+                "{}/{}",
+                a["scheme"].as_str().unwrap(),
+                a["id"].as_str().unwrap()
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/fleet/v1/attesters?limit=4&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut expected = vec!["CCA_SSD_PLATFORM/Bw".to_owned()];
+    expected.extend((0..10).map(|n| format!("PSA_IOT/A{n}")));
+    assert_eq!(seen, expected);
+
+    let answer = send(
+        &router,
+        empty(get(
+            "/fleet/v1/attesters?scheme=PSA_IOT&status=contraindicated&q=A",
+        )),
+    )
+    .await;
+    let page = answer.json();
+    let ids: Vec<&str> = page["attesters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["A0", "A3", "A6", "A9"]);
+    assert_eq!(page["next_cursor"], Value::Null);
+    assert_eq!(
+        page["attesters"][0],
+        json!({
+            "scheme": "PSA_IOT",
+            "id": "A0",
+            "status": "contraindicated",
+            "trust_vector": {"PSA_IOT": {"hardware": 2}},
+            "first_seen": "2026-11-30T00:00:00Z",
+            "last_seen": "2026-11-30T22:00:00Z",
+            "verdicts": 3,
+        })
+    );
+
+    for (query, expect) in [
+        (
+            "status=trusted",
+            "unknown status \"trusted\": one of affirming, warning, contraindicated, none",
+        ),
+        ("limit=0", "limit must be 1 to 1000"),
+        ("limit=1001", "limit must be 1 to 1000"),
+        ("limit=ten", "limit must be a whole number, got \"ten\""),
+        (
+            "cursor=%21%21",
+            "malformed cursor: pass next_cursor as it came",
+        ),
+        (
+            "q=A%3D",
+            "an attester id prefix is base64url text (A-Z, a-z, 0-9, - and _)",
+        ),
+        ("scheme=NOPE", "unrecognised scheme \"NOPE\""),
+    ] {
+        let answer = send(&router, empty(get(&format!("/fleet/v1/attesters?{query}")))).await;
+        assert_eq!(answer.problem(StatusCode::BAD_REQUEST), expect, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn the_history_is_per_minute_and_bounded() {
+    let router = service();
+    let answer = send(&router, empty(get("/fleet/v1/history?minutes=360"))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json(),
+        json!({
+            "as_of": "2026-12-01T00:00:00Z",
+            "minutes": 360,
+            "points": [{"minute": "2026-11-30T23:59:00Z", "scheme": "PSA_IOT",
+                        "status": "affirming", "count": 27}],
+        })
+    );
+    let answer = send(&router, empty(get("/fleet/v1/history?minutes=43201"))).await;
+    assert_eq!(
+        answer.problem(StatusCode::BAD_REQUEST),
+        "minutes must be 1 to 43200"
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_a_strict_content_security_policy() {
+    let router = service();
+    let answer = send(&router, empty(get("/fleet"))).await;
+    assert_eq!(answer.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(answer.headers[header::LOCATION], "/fleet/");
+    for (path, content_type) in [
+        ("/fleet/", "text/html; charset=utf-8"),
+        ("/fleet/index.html", "text/html; charset=utf-8"),
+        ("/fleet/fleet.js", "text/javascript; charset=utf-8"),
+        ("/fleet/fleet.css", "text/css; charset=utf-8"),
+    ] {
+        let answer = send(&router, empty(get(path))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.content_type(), content_type, "{path}");
+        let policy = answer.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(policy.starts_with("default-src 'self';"), "{policy}");
+        assert!(!policy.contains("unsafe"), "{policy}");
+        assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     }
 }
