@@ -13,8 +13,8 @@ use vouch_http::health::Health;
 use vouch_sessions::SessionStore;
 use vouch_store::EndorsementStore;
 use vouch_trust::grpc::{GrpcLimits, GrpcServing};
-use vouch_trust::{CacheLimits, TrustConfig, TrustService};
-use vouch_trust_api::{GrpcTrust, GrpcTrustOptions, PolicyAdmin, Trust};
+use vouch_trust::{CacheLimits, FleetConfig, TrustConfig, TrustService};
+use vouch_trust_api::{FleetAdmin, GrpcTrust, GrpcTrustOptions, PolicyAdmin, Trust};
 
 use crate::settings::{GuardedApi, Role, Settings};
 
@@ -135,46 +135,52 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         metrics: metrics.clone(),
     };
 
-    // The policy admin is the trust service itself, in-process or over the
-    // same gRPC client the front ends use.
-    let (trust, admin): (Arc<dyn Trust>, Arc<dyn PolicyAdmin>) = if settings.runs(Role::Trust) {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "creating the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
-        let opened = vouch_store::connect(&settings.store_config())
-            .await
-            .context("opening the endorsement store")?;
-        let key = match &settings.ear_key {
-            Some(path) => vouch_trust::load_signing_key(path)?,
-            None => vouch_trust::load_or_create_signing_key(&settings.data_dir)?,
-        };
-        let service = TrustService::new(
-            opened.clone(),
-            vouch_trust::default_schemes(),
-            key,
-            TrustConfig {
-                max_concurrent_appraisals: settings.trust.max_concurrent_appraisals,
-                cache: CacheLimits {
-                    trust_anchors: settings.trust.cache_trust_anchors,
-                    reference_values: settings.trust.cache_reference_values,
-                },
-                corim_signers: crate::signers::load(&settings.corim)?,
-                metrics: metrics.clone(),
-                ..TrustConfig::default()
-            },
-        )?;
-        let mut serving =
-            GrpcServing::bind(settings.trust_addr, service.clone(), GrpcLimits::default())
+    // The policy admin and the fleet status are the trust service itself,
+    // in-process or over the same gRPC client the front ends use.
+    let (trust, admin, fleet): (Arc<dyn Trust>, Arc<dyn PolicyAdmin>, Arc<dyn FleetAdmin>) =
+        if settings.runs(Role::Trust) {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!(
+                    "creating the data directory {}",
+                    settings.data_dir.display()
+                )
+            })?;
+            let opened = vouch_store::connect(&settings.store_config())
                 .await
-                .with_context(|| {
-                    format!("binding the trust listener to {}", settings.trust_addr)
-                })?;
-        if let (Some(ca), Some(cert), Some(key)) = (&trust_tls.ca, &trust_tls.cert, &trust_tls.key)
-        {
-            let server = vouch_tls::ServerTls::load(
+                .context("opening the endorsement store")?;
+            let key = match &settings.ear_key {
+                Some(path) => vouch_trust::load_signing_key(path)?,
+                None => vouch_trust::load_or_create_signing_key(&settings.data_dir)?,
+            };
+            let service = TrustService::new(
+                opened.clone(),
+                vouch_trust::default_schemes(),
+                key,
+                TrustConfig {
+                    max_concurrent_appraisals: settings.trust.max_concurrent_appraisals,
+                    cache: CacheLimits {
+                        trust_anchors: settings.trust.cache_trust_anchors,
+                        reference_values: settings.trust.cache_reference_values,
+                    },
+                    corim_signers: crate::signers::load(&settings.corim)?,
+                    metrics: metrics.clone(),
+                    fleet: FleetConfig {
+                        flush_interval: Duration::from_millis(settings.trust.fleet_flush_ms.max(1)),
+                        ..FleetConfig::default()
+                    },
+                    ..TrustConfig::default()
+                },
+            )?;
+            let mut serving =
+                GrpcServing::bind(settings.trust_addr, service.clone(), GrpcLimits::default())
+                    .await
+                    .with_context(|| {
+                        format!("binding the trust listener to {}", settings.trust_addr)
+                    })?;
+            if let (Some(ca), Some(cert), Some(key)) =
+                (&trust_tls.ca, &trust_tls.cert, &trust_tls.key)
+            {
+                let server = vouch_tls::ServerTls::load(
                 vouch_tls::ServerTlsFiles {
                     cert: cert.clone(),
                     key: key.clone(),
@@ -185,37 +191,38 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             .context(
                 "loading the trust TLS files (--trust-tls-ca, --trust-tls-cert, --trust-tls-key)",
             )?;
-            tls.push(server.clone());
-            serving = serving.with_tls(server);
-        }
-        trust_addr = Some(serving.local_addr()?);
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            serving
-                .run(token, drain_timeout)
-                .await
-                .context("serving trust")
-        });
-        if let Some(addr) = settings.metrics.trust_addr
-            && metrics.is_enabled()
-        {
-            let listener = bind(addr, "trust metrics")?;
-            trust_metrics_addr = Some(listener.local_addr()?);
-            let router = vouch_http::metrics::metrics_routes(&metrics)
-                .fallback(vouch_http::limits::not_found);
+                tls.push(server.clone());
+                serving = serving.with_tls(server);
+            }
+            trust_addr = Some(serving.local_addr()?);
             let token = shutdown.clone();
             tasks.spawn(async move {
-                vouch_http::serve::serve(listener, router, token, drain_timeout)
+                serving
+                    .run(token, drain_timeout)
                     .await
-                    .context("serving trust metrics")
+                    .context("serving trust")
             });
-        }
-        store = Some(opened);
-        running_trust = Some(service.clone());
-        let admin: Arc<dyn PolicyAdmin> = service.clone();
-        (service, admin)
-    } else {
-        let client_tls = match (&trust_tls.ca, &trust_tls.cert, &trust_tls.key) {
+            if let Some(addr) = settings.metrics.trust_addr
+                && metrics.is_enabled()
+            {
+                let listener = bind(addr, "trust metrics")?;
+                trust_metrics_addr = Some(listener.local_addr()?);
+                let router = vouch_http::metrics::metrics_routes(&metrics)
+                    .fallback(vouch_http::limits::not_found);
+                let token = shutdown.clone();
+                tasks.spawn(async move {
+                    vouch_http::serve::serve(listener, router, token, drain_timeout)
+                        .await
+                        .context("serving trust metrics")
+                });
+            }
+            store = Some(opened);
+            running_trust = Some(service.clone());
+            let admin: Arc<dyn PolicyAdmin> = service.clone();
+            let fleet: Arc<dyn FleetAdmin> = service.clone();
+            (service, admin, fleet)
+        } else {
+            let client_tls = match (&trust_tls.ca, &trust_tls.cert, &trust_tls.key) {
             (Some(ca), Some(cert), Some(key)) => Some(
                 trust_client_tls(ca, cert, key, trust_tls.server_name.clone()).context(
                     "loading the trust TLS files (--trust-tls-ca, --trust-tls-cert, --trust-tls-key)",
@@ -223,16 +230,17 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
             ),
             _ => None,
         };
-        let client = Arc::new(GrpcTrust::connect_lazy(
-            &settings.trust_urls(),
-            &GrpcTrustOptions {
-                tls: client_tls,
-                ..GrpcTrustOptions::default()
-            },
-        )?);
-        let admin: Arc<dyn PolicyAdmin> = client.clone();
-        (client, admin)
-    };
+            let client = Arc::new(GrpcTrust::connect_lazy(
+                &settings.trust_urls(),
+                &GrpcTrustOptions {
+                    tls: client_tls,
+                    ..GrpcTrustOptions::default()
+                },
+            )?);
+            let admin: Arc<dyn PolicyAdmin> = client.clone();
+            let fleet: Arc<dyn FleetAdmin> = client.clone();
+            (client, admin, fleet)
+        };
 
     // What this build's trust takes, for the OpenAPI documents' request
     // bodies (a front end's document is written before trust is reached).
@@ -352,8 +360,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         }
         let health = vouch_management::health(trust.clone());
         let router = vouch_management::documented(
-            admin,
-            trust.clone(),
+            vouch_management::Backends {
+                admin,
+                trust: trust.clone(),
+                fleet,
+            },
             vouch_management::ManagementConfig {
                 limits: settings.management.limits(),
                 auth,
@@ -436,6 +447,13 @@ impl Running {
                 }
                 Err(e) => tracing::error!(error = %e, "server task failed"),
             }
+        }
+        // Served verdicts still waiting for the fleet status go in before
+        // the store closes.
+        if let Some(trust) = &self.trust_service
+            && !trust.finish_fleet().await
+        {
+            tracing::warn!("some verdicts could not be written to the fleet status");
         }
         if let Some(store) = &self.store {
             store.close().await;

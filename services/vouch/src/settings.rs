@@ -192,6 +192,8 @@ pub struct TrustSettings {
     pub cache_trust_anchors: u64,
     /// Reference-value sets cached per scheme.
     pub cache_reference_values: u64,
+    /// How often verdicts are written to the fleet status, in ms.
+    pub fleet_flush_ms: u64,
 }
 
 impl Default for TrustSettings {
@@ -200,6 +202,7 @@ impl Default for TrustSettings {
             max_concurrent_appraisals: 4096,
             cache_trust_anchors: 2_000_000,
             cache_reference_values: 100_000,
+            fleet_flush_ms: 1_000,
         }
     }
 }

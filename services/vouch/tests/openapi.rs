@@ -116,6 +116,9 @@ async fn each_listener_documents_exactly_what_it_serves() {
                 "/management/v1/policies/{scheme}",
                 "/management/v1/policies/{scheme}/deactivate",
                 "/.well-known/veraison/management",
+                "/fleet/v1/summary",
+                "/fleet/v1/attesters",
+                "/fleet/v1/history",
             ],
         ),
     ];

@@ -7,13 +7,8 @@
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (or `VOUCH_TEST_POSTGRES_URL`), the
 //! memcached binary and HAProxy; without them the tests skip loudly, unless
-//! `CI` is set, where they fail. The measured run of docs/operations.md is
-//! the ignored test `measured_3_trust_3_verification_1_provisioning` (a
-//! 3-second version of it runs with the others):
-//!
-//! ```sh
-//! cargo test --release -p vouch --test topology -- --ignored --nocapture
-//! ```
+//! `CI` is set, where they fail. The 1,000-client burst on this topology
+//! is `tests/burst.rs`.
 
 // Helpers panic on failure, as tests do.
 #![allow(clippy::unwrap_used)]
@@ -23,10 +18,11 @@ mod common;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use common::flows::{Flow, Tally, flow, open_session, submit_evidence};
 use common::procs::{self, Checks, Haproxy, Topology};
 use common::*;
 use sqlx::{Connection as _, Executor as _};
@@ -69,126 +65,6 @@ async fn assert_affirming(client: &reqwest::Client, base: &str, device: &Device)
         flow(client, base, device).await.unwrap().ear_status(),
         "affirming"
     );
-}
-
-/// What one verification flow saw.
-#[derive(Debug)]
-struct Flow {
-    /// The session's final document.
-    session: serde_json::Value,
-    /// Its size in bytes, as stored in the session store.
-    stored_bytes: usize,
-    /// `X-Served-By` of each response, when a load balancer set it.
-    served_by: Vec<String>,
-}
-
-impl Flow {
-    /// The EAR's status for PSA, read from the JWT payload (signature
-    /// checks are left to the tests that fetch the published key).
-    fn ear_status(&self) -> String {
-        let jwt = self.session["result"].as_str().unwrap_or_default();
-        let payload = jwt.split('.').nth(1).unwrap_or_default();
-        let claims: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        claims["submods"]["PSA_IOT"]["ear.status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-}
-
-fn served_by(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get("x-served-by")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Opens a session on `base`, returning its URL and nonce.
-async fn open_session(
-    client: &reqwest::Client,
-    base: &str,
-    served: &mut Vec<String>,
-) -> Result<(String, Vec<u8>), String> {
-    let response = client
-        .post(format!("{base}/challenge-response/v1/newSession"))
-        .send()
-        .await
-        .map_err(|e| format!("newSession: {e}"))?;
-    served.extend(served_by(&response));
-    if response.status() != 201 {
-        return Err(format!("newSession: {}", response.status()));
-    }
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| format!("newSession body: {e}"))?;
-    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(body["nonce"].as_str().unwrap_or_default())
-        .map_err(|e| format!("nonce: {e}"))?;
-    Ok((format!("{base}/challenge-response/v1/{location}"), nonce))
-}
-
-/// Submits `device`'s evidence for `nonce` to `session`.
-async fn submit_evidence(
-    client: &reqwest::Client,
-    session: &str,
-    device: &Device,
-    nonce: &[u8],
-) -> reqwest::Result<reqwest::Response> {
-    let token = device
-        .token(nonce, &SwComponent::acme_components())
-        .unwrap();
-    client
-        .post(session)
-        .header("Content-Type", PSA_TOKEN_MT)
-        .body(token)
-        .send()
-        .await
-}
-
-/// newSession → evidence → DELETE on `base`; any unexpected answer is an
-/// error naming the step.
-async fn flow(client: &reqwest::Client, base: &str, device: &Device) -> Result<Flow, String> {
-    let mut served = Vec::new();
-    let (session, nonce) = open_session(client, base, &mut served).await?;
-    let response = submit_evidence(client, &session, device, &nonce)
-        .await
-        .map_err(|e| format!("evidence: {e}"))?;
-    served.extend(served_by(&response));
-    if response.status() != 200 {
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        return Err(format!("evidence: {status} {body}"));
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("evidence body: {e}"))?;
-    let document: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("evidence body: {e}"))?;
-    if document["status"] != "complete" {
-        return Err(format!("evidence: session is {}", document["status"]));
-    }
-    let response = client
-        .delete(&session)
-        .send()
-        .await
-        .map_err(|e| format!("DELETE: {e}"))?;
-    served.extend(served_by(&response));
-    if response.status() != 204 {
-        return Err(format!("DELETE: {}", response.status()));
-    }
-    Ok(Flow {
-        session: document,
-        stored_bytes: body.len(),
-        served_by: served,
-    })
 }
 
 /// Asserts a 503 problem document with `Retry-After`.
@@ -361,6 +237,104 @@ async fn provisioning_through_one_trust_reaches_verification_through_another_wit
     );
 
     verification.stop(STOP).await;
+    provisioning.stop(STOP).await;
+    trust1.stop(STOP).await;
+    trust2.stop(STOP).await;
+}
+
+/// Verdicts reached on two trust processes land in one fleet status on
+/// PostgreSQL, read through a management process over gRPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_from_two_trust_processes_show_in_one_fleet_status() {
+    let Some(topology) = Topology::new().await else {
+        return;
+    };
+    let flush = [("VOUCH_TRUST__FLEET_FLUSH_MS", "50")];
+    let trust1 = topology.trust_env(&flush).await;
+    let trust2 = topology.trust_env(&flush).await;
+    let (t1, t2) = (trust1.trust.unwrap(), trust2.trust.unwrap());
+    let provisioning = topology.provisioning(&[t1], &[]).await;
+    let verification1 = topology.verification(&[t1], &[]).await;
+    let verification2 = topology.verification(&[t2], &[]).await;
+    let management = topology.management(&[t2], &[]).await;
+    let client = client();
+    let devices: Vec<Device> = (0..4).map(|_| Device::generate().unwrap()).collect();
+    provision(
+        &client,
+        &provisioning.provisioning_url(),
+        corim_for(
+            &devices.iter().collect::<Vec<_>>(),
+            PsaCorimEncoding::Current,
+        ),
+    )
+    .await;
+    // Each device attests through both trust processes.
+    for device in &devices {
+        for verification in [&verification1, &verification2] {
+            let seen = flow(&client, &verification.verification_url(), device)
+                .await
+                .unwrap();
+            assert_eq!(seen.ear_status(), "affirming");
+        }
+    }
+    let summary_url = format!("{}/fleet/v1/summary", management.management_url());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let summary = loop {
+        let summary: serde_json::Value = client
+            .get(&summary_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if summary["total"] == 4 && summary["statuses"]["affirming"] == 4 {
+            break summary;
+        }
+        assert!(Instant::now() < deadline, "fleet summary: {summary}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(summary["schemes"][0]["total"], 4);
+    // Both trust processes' verdicts were counted: two per attester.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page: serde_json::Value = client
+            .get(format!(
+                "{}/fleet/v1/attesters",
+                management.management_url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let verdicts: Vec<u64> = page["attesters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["verdicts"].as_u64().unwrap())
+            .collect();
+        if verdicts == [2, 2, 2, 2] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "attesters: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A bad parameter is refused by trust's own checks, through gRPC.
+    let answer = client
+        .get(format!(
+            "{}/fleet/v1/attesters?scheme=NOPE",
+            management.management_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+
+    management.stop(STOP).await;
+    verification1.stop(STOP).await;
+    verification2.stop(STOP).await;
     provisioning.stop(STOP).await;
     trust1.stop(STOP).await;
     trust2.stop(STOP).await;
@@ -944,13 +918,6 @@ async fn draining_services_report_not_ready_at_once_and_exit_cleanly() {
     }
 }
 
-/// Counts of a load run.
-#[derive(Default)]
-struct Tally {
-    flows: AtomicU64,
-    failures: AtomicU64,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_behind_a_load_balancer_loses_no_request() {
     let Some(haproxy_bin) = procs::haproxy_binary() else {
@@ -1222,206 +1189,4 @@ async fn vouch_migrate_prepares_a_fresh_postgres_database() {
         vouch_store::StoreStats::default()
     );
     store.close().await;
-}
-
-/// The measured run of docs/operations.md: 3 trust, 3 verification and 1
-/// provisioning processes, HAProxy in front of the verification processes,
-/// memcached sessions, and 1,000 concurrent clients each running full
-/// flows with its own device key and fresh nonces. Prints the numbers.
-///
-/// `VOUCH_MEASURE_SECS` (default 30) sets the duration and
-/// `VOUCH_MEASURE_CLIENTS` (default 1000) the number of clients.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, minutes long; run with --release --ignored"]
-async fn measured_3_trust_3_verification_1_provisioning() {
-    let secs: u64 = std::env::var("VOUCH_MEASURE_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let clients: usize = std::env::var("VOUCH_MEASURE_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    thousand_clients_run(secs, clients).await;
-}
-
-/// The same topology and load as the measured run, for a few seconds, so
-/// that every CI run checks: 1,000 concurrent clients, no failed request,
-/// and no more PostgreSQL connections than the pools allow.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_clients_on_3_trust_3_verification_1_provisioning_lose_nothing() {
-    thousand_clients_run(3, 1000).await;
-}
-
-/// Runs `clients` concurrent full flows for `secs` against 3 trust, 3
-/// verification (behind HAProxy) and 1 provisioning processes; asserts no
-/// failure and at most 3 × (8 + 1) database connections.
-async fn thousand_clients_run(secs: u64, clients: usize) {
-    let Some(haproxy_bin) = procs::haproxy_binary() else {
-        return;
-    };
-    let Some(topology) = Topology::new().await else {
-        return;
-    };
-
-    let mut trusts = Vec::new();
-    for _ in 0..3 {
-        trusts.push(topology.trust(&[]).await);
-    }
-    let t: Vec<SocketAddr> = trusts.iter().map(|v| v.trust.unwrap()).collect();
-    let mut fronts = Vec::new();
-    for _ in 0..3 {
-        fronts.push(topology.verification(&t, &[]).await);
-    }
-    let provisioning = topology.provisioning(&t, &[]).await;
-    let backends: Vec<SocketAddr> = fronts.iter().map(|v| v.verification.unwrap()).collect();
-    // Checks every second, out after ten failures (HAProxy's default
-    // `fall` is three). Under this burst on two cores a flow takes seconds
-    // (p50 3 to 8 s in a debug build), so /readyz must answer from its last
-    // report and count a busy trust as up (lib/http health.rs): before it
-    // did, all three backends were taken out within two seconds (CI,
-    // 2026-12-06: "Layer7 timeout"). Even so, a check's answer can wait
-    // behind the burst's ~1,000 flows past its one second several times in
-    // a row: with `fall 3` one CI run lost all three backends that way, with
-    // `fall 5` one (2026-12-06, "Layer7 timeout, check duration: 1001ms"),
-    // and each time the requests queued on them came back 503. This test is
-    // about losing nothing under the burst; /readyz under load has its own
-    // tests in lib/http.
-    let checks = Checks {
-        inter_ms: 1_000,
-        fall: 10,
-    };
-    let haproxy = Haproxy::start(&haproxy_bin, topology.dir(), &backends, checks).await;
-    let lb = haproxy.url();
-    let admin_client = client();
-
-    // One device per client, minted here, provisioned in CoRIMs of 250.
-    let minted = Instant::now();
-    let devices: Vec<Device> = (0..clients).map(|_| Device::generate().unwrap()).collect();
-    for chunk in devices.chunks(250) {
-        provision(
-            &admin_client,
-            &provisioning.provisioning_url(),
-            corim_for(&chunk.iter().collect::<Vec<_>>(), PsaCorimEncoding::Current),
-        )
-        .await;
-    }
-    eprintln!(
-        "minted and provisioned {clients} devices in {:?}",
-        minted.elapsed()
-    );
-
-    // Peak connections to the test database, sampled every 50 ms.
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let (url, name, sampling) = (
-            topology.pg.url().to_owned(),
-            topology.pg.name().to_owned(),
-            sampling.clone(),
-        );
-        tokio::spawn(async move {
-            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-            let mut peak = 0_i64;
-            while sampling.load(Ordering::SeqCst) {
-                let now: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                )
-                .bind(&name)
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-                peak = peak.max(now);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            peak
-        })
-    };
-
-    let load_client = procs::https_client_builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(clients)
-        .build()
-        .unwrap();
-    let tally = Arc::new(Tally::default());
-    let largest_session = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(secs);
-    let mut workers = Vec::new();
-    for device in devices {
-        let (client, lb, tally, errors, largest_session) = (
-            load_client.clone(),
-            lb.clone(),
-            tally.clone(),
-            errors.clone(),
-            largest_session.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-            while Instant::now() < deadline {
-                let began = Instant::now();
-                match flow(&client, &lb, &device).await {
-                    Ok(seen) if seen.ear_status() == "affirming" => {
-                        tally.flows.fetch_add(1, Ordering::Relaxed);
-                        largest_session.fetch_max(seen.stored_bytes as u64, Ordering::Relaxed);
-                        let micros = u64::try_from(began.elapsed().as_micros()).unwrap();
-                        histogram.record(micros.max(1)).unwrap();
-                    }
-                    Ok(seen) => {
-                        tally.failures.fetch_add(1, Ordering::Relaxed);
-                        errors
-                            .lock()
-                            .unwrap()
-                            .push(format!("not affirming: {}", seen.ear_status()));
-                    }
-                    Err(e) => {
-                        tally.failures.fetch_add(1, Ordering::Relaxed);
-                        errors.lock().unwrap().push(e);
-                    }
-                }
-            }
-            histogram
-        }));
-    }
-    let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-    for worker in workers {
-        histogram.add(worker.await.unwrap()).unwrap();
-    }
-    let elapsed = started.elapsed();
-    sampling.store(false, Ordering::SeqCst);
-    let peak = sampler.await.unwrap();
-
-    let flows = tally.flows.load(Ordering::SeqCst);
-    let failures = tally.failures.load(Ordering::SeqCst);
-    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
-    eprintln!(
-        "MEASURED: {clients} clients, {secs} s: {flows} flows in {elapsed:.1?} = {:.0} flows/s \
-         ({:.0} requests/s); flow latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         {failures} failed; peak PostgreSQL connections {peak} (3 trust × (8 pool + 1 listener) = 27 allowed); \
-         largest session document {} bytes",
-        flows as f64 / elapsed.as_secs_f64(),
-        3.0 * flows as f64 / elapsed.as_secs_f64(),
-        ms(0.5),
-        ms(0.95),
-        ms(0.99),
-        histogram.max() as f64 / 1000.0,
-        largest_session.load(Ordering::SeqCst),
-    );
-    let errors = errors.lock().unwrap().clone();
-    assert_eq!(
-        failures,
-        0,
-        "failures: {:?}",
-        &errors[..errors.len().min(20)]
-    );
-    assert!(peak <= 27, "peak connections {peak}");
-
-    drop(haproxy);
-    for front in fronts {
-        front.stop(STOP).await;
-    }
-    provisioning.stop(STOP).await;
-    for trust in trusts {
-        trust.stop(STOP).await;
-    }
 }

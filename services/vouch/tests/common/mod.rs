@@ -15,6 +15,7 @@ use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
 use vouch_testkit::psa::{Device, SwComponent};
 
 pub mod conformance;
+pub mod flows;
 pub mod procs;
 
 pub const SESSION_MT: &str = "application/vnd.veraison.challenge-response-session+json";
@@ -317,6 +318,19 @@ pub async fn ear_of(app: &TestApp, response: reqwest::Response) -> vouch_ear::Ea
     assert_eq!(session["status"], "complete", "{session}");
     let jwt = session["result"].as_str().expect("result");
     vouch_ear::verify(jwt, &app.ear_key().await).expect("EAR verifies with the published key")
+}
+
+/// Runs one session for `device`, its token over `components`, and returns
+/// the PSA verdict of the (verified) EAR.
+pub async fn psa_verdict(
+    app: &TestApp,
+    device: &Device,
+    components: &[SwComponent],
+) -> vouch_ear::TrustTier {
+    let (session, nonce) = app.session("").await;
+    let token = device.token(&nonce, components).unwrap();
+    let ear = ear_of(app, app.submit(&session, PSA_TOKEN_MT, token).await).await;
+    ear.submods["PSA_IOT"].status
 }
 
 /// The EAR verification key the verification service at `base` publishes.

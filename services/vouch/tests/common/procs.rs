@@ -26,7 +26,8 @@ pub const VOUCH: &str = env!("CARGO_BIN_EXE_vouch");
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn in_ci() -> bool {
+/// Whether the tests run in CI (`CI` set), where missing tools fail them.
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
@@ -625,10 +626,27 @@ impl Topology {
     /// Starts a trust process on `addr` using `database_url` (e.g. the
     /// test database through a [`TcpProxy`]).
     pub async fn trust_on(&self, database_url: &str, addr: SocketAddr, extra: &[&str]) -> Vouch {
+        self.trust_with(database_url, addr, extra, &[]).await
+    }
+
+    /// Starts a trust process on the cluster's database with extra
+    /// environment.
+    pub async fn trust_env(&self, env: &[(&str, &str)]) -> Vouch {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        self.trust_with(self.pg.url(), any, &[], env).await
+    }
+
+    async fn trust_with(
+        &self,
+        database_url: &str,
+        addr: SocketAddr,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Vouch {
         let name = self.name("trust");
         let mut args = self.trust_args(addr, database_url, &name);
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let proc = Vouch::spawn(&name, self.dir(), &args, &[]);
+        let proc = Vouch::spawn(&name, self.dir(), &args, env);
         Vouch::listening_of(proc, &["trust"]).await
     }
 
