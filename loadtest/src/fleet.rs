@@ -34,6 +34,69 @@ async fn wait_until(due: tokio::time::Instant, worst_late: &AtomicU64) {
     );
 }
 
+/// What the fleet status API showed after call home: how long until the
+/// summary counted every attester (the recorder writes in batches), and
+/// the summary's latency then.
+struct SummaryTiming {
+    recorded_s: f64,
+    p50_ms: f64,
+    max_ms: f64,
+}
+
+/// Times `GET /fleet/v1/summary` on the management listener once it counts
+/// `attesters` (at most `limit` after call home): 21 requests, one at a
+/// time.
+async fn time_summary(
+    management: &Arc<crate::client::Endpoint>,
+    attesters: usize,
+    limit: Duration,
+) -> anyhow::Result<SummaryTiming> {
+    let mut conn = crate::client::Conn::new(management.clone(), Duration::from_secs(30));
+    let mut get = async || {
+        let started = Instant::now();
+        let answer = conn
+            .send(
+                http::Method::GET,
+                "/fleet/v1/summary",
+                None,
+                Default::default(),
+            )
+            .await
+            .map_err(|f| anyhow::anyhow!("fleet summary: {f}"))?;
+        let took = started.elapsed();
+        anyhow::ensure!(
+            answer.status == http::StatusCode::OK,
+            "fleet summary answered {}",
+            answer.status
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&answer.body)?;
+        anyhow::Ok((summary["total"].as_u64().unwrap_or(0), took))
+    };
+    let started = Instant::now();
+    loop {
+        let (total, _) = get().await?;
+        if total >= attesters as u64 {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < limit,
+            "the fleet summary counted {total} of {attesters} attesters after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recorded_s = started.elapsed().as_secs_f64();
+    let mut samples = Vec::new();
+    for _ in 0..21 {
+        samples.push(get().await?.1);
+    }
+    samples.sort();
+    Ok(SummaryTiming {
+        recorded_s,
+        p50_ms: samples[samples.len() / 2].as_secs_f64() * 1000.0,
+        max_ms: samples[samples.len() - 1].as_secs_f64() * 1000.0,
+    })
+}
+
 /// splitmix64: a small, seedable generator for reproducible jitter.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -220,6 +283,13 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
             .await;
             home.extra.insert("attesters".into(), n.into());
             home.extra.insert("mode".into(), "call-home".into());
+            // Only the embedded targets have a management listener here.
+            let summary = match &topology.management {
+                Some(management) => {
+                    Some(time_summary(management, n, Duration::from_secs(120)).await?)
+                }
+                None => None,
+            };
             let steady_result = if args.steady_secs > 0.0 {
                 let (mut p, late, rate) = steady(
                     &shared,
@@ -235,11 +305,11 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
             } else {
                 None
             };
-            anyhow::Ok((provision, home, home_late, steady_result))
+            anyhow::Ok((provision, home, home_late, summary, steady_result))
         }
         .await;
         topology.stop().await?;
-        let (provision, home, home_late, steady_result) = outcome?;
+        let (provision, home, home_late, summary, steady_result) = outcome?;
 
         let flow = |p: &PhaseReport| p.op(Op::VerifyFlow.name()).cloned();
         let home_flow = flow(&home);
@@ -259,6 +329,9 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
             "call_home_worst_start_lateness_ms": home_late.as_secs_f64() * 1000.0,
             "provision_plus_call_home_s": provision.as_secs_f64() + home.seconds,
             "call_home_usage": home.usage,
+            "fleet_summary_recorded_s": summary.as_ref().map(|s| s.recorded_s),
+            "fleet_summary_p50_ms": summary.as_ref().map(|s| s.p50_ms),
+            "fleet_summary_max_ms": summary.as_ref().map(|s| s.max_ms),
         });
         say(&format!(
             "   call home: {:.2} s ({:.3} ms per attester, {:.0} flows/s), {} failures",
@@ -267,6 +340,12 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
             home.tasks_per_s,
             home.failures
         ));
+        if let Some(summary) = &summary {
+            say(&format!(
+                "   fleet status: every attester counted {:.2} s after call home; summary p50 {:.2} ms, max {:.2} ms",
+                summary.recorded_s, summary.p50_ms, summary.max_ms
+            ));
+        }
         report.phases.push(home);
         if let Some((p, late, rate)) = steady_result {
             let f = flow(&p);
