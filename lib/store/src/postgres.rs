@@ -21,8 +21,8 @@ use crate::prepare::Prepared;
 use crate::sql::{self, Dialect, PolicySwitch};
 use crate::{
     AddPolicyOutcome, AttesterQuery, AttesterRecord, EndorsementStore, FleetBatch, FleetStore,
-    NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount, StoreChange,
-    StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
+    FleetVerdict, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount,
+    StoreChange, StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
     VerdictCount,
 };
 
@@ -32,6 +32,49 @@ sql::common_queries!(
     lock_policies: sql::LOCK_POLICIES_POSTGRES,
     lock_fleet: sql::LOCK_FLEET_POSTGRES
 );
+
+/// Attester rows per statement when writing fleet batches: arrays, so one
+/// statement serves a whole batch of the recorder's.
+const FLEET_ROWS: usize = 10_000;
+
+/// The stored status and last verdict time of `verdicts`' attesters.
+async fn previous_verdicts(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    verdicts: &[&FleetVerdict],
+) -> Result<Vec<(String, Vec<u8>, String, i64)>, sqlx::Error> {
+    let schemes: Vec<&str> = verdicts.iter().map(|v| v.scheme.as_str()).collect();
+    let ids: Vec<&[u8]> = verdicts.iter().map(|v| v.attester_id.as_bytes()).collect();
+    sqlx::query_as(sql::PREVIOUS_VERDICTS_POSTGRES)
+        .bind(schemes)
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Writes `verdicts` over their attesters' rows.
+async fn write_verdicts(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    verdicts: &[&FleetVerdict],
+) -> Result<(), sqlx::Error> {
+    let column =
+        |f: fn(&FleetVerdict) -> &str| -> Vec<&str> { verdicts.iter().map(|v| f(v)).collect() };
+    let ids: Vec<&[u8]> = verdicts.iter().map(|v| v.attester_id.as_bytes()).collect();
+    let seen: Vec<i64> = verdicts.iter().map(|v| v.seen_us).collect();
+    let appraisals: Vec<i64> = verdicts
+        .iter()
+        .map(|v| i64::try_from(v.appraisals).unwrap_or(i64::MAX))
+        .collect();
+    sqlx::query(sql::UPSERT_ATTESTERS_POSTGRES)
+        .bind(column(|v| &v.scheme))
+        .bind(ids)
+        .bind(column(|v| &v.status))
+        .bind(column(|v| &v.trust_vector))
+        .bind(seen)
+        .bind(appraisals)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
 
 /// The `NOTIFY` channel. A payload is either the lowercase hex SHA-256 of a
 /// committed CoRIM (64 bytes), or [`POLICIES_NOTIFY_PREFIX`] followed by the

@@ -17,8 +17,8 @@ use crate::prepare::Prepared;
 use crate::sql::{self, Dialect, PolicySwitch};
 use crate::{
     AddPolicyOutcome, AttesterQuery, AttesterRecord, EndorsementStore, FleetBatch, FleetStore,
-    NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount, StoreChange,
-    StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
+    FleetVerdict, NewPolicy, PolicyRecord, PolicyStore, ReferenceValueRecord, StatusCount,
+    StoreChange, StoreConfig, StoreError, StoreStats, Submission, SubmitOutcome, TrustAnchorRecord,
     VerdictCount,
 };
 
@@ -28,6 +28,42 @@ sql::common_queries!(
     lock_policies: sql::LOCK_POLICIES_SQLITE,
     lock_fleet: sql::LOCK_FLEET_SQLITE
 );
+
+/// Attester rows per statement when writing fleet batches (numbered
+/// placeholders; see `sql::SQLITE_BATCH_ROWS`).
+const FLEET_ROWS: usize = sql::SQLITE_BATCH_ROWS;
+
+/// The stored status and last verdict time of `verdicts`' attesters.
+async fn previous_verdicts(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    verdicts: &[&FleetVerdict],
+) -> Result<Vec<(String, Vec<u8>, String, i64)>, sqlx::Error> {
+    let mut query = sqlx::query_as(sql::select_previous_verdicts(verdicts.len()));
+    for verdict in verdicts {
+        query = query
+            .bind(verdict.scheme.as_str())
+            .bind(verdict.attester_id.as_bytes());
+    }
+    query.fetch_all(&mut **tx).await
+}
+
+/// Writes `verdicts` over their attesters' rows.
+async fn write_verdicts(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    verdicts: &[&FleetVerdict],
+) -> Result<(), sqlx::Error> {
+    let mut query = sqlx::query(sql::upsert_attesters(verdicts.len()));
+    for verdict in verdicts {
+        query = query
+            .bind(verdict.scheme.as_str())
+            .bind(verdict.attester_id.as_bytes())
+            .bind(verdict.status.as_str())
+            .bind(verdict.trust_vector.as_str())
+            .bind(verdict.seen_us)
+            .bind(i64::try_from(verdict.appraisals).unwrap_or(i64::MAX));
+    }
+    query.execute(&mut **tx).await.map(drop)
+}
 
 /// The SQLite store. Its change feed carries this process's commits only, so
 /// a database file must not be shared by several processes that cache.
