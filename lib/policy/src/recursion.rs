@@ -33,6 +33,17 @@ const KEYWORDS: &[&str] = &[
 /// when what precedes it is complete (a name, a number, a string, a closing
 /// bracket, or the end of an `import` or `package` line) and it is not a
 /// keyword; `default f` defines `f`.
+/// `text` past spaces, newlines and `#` comments.
+fn skip_blanks(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start_matches([' ', '\t', '\r', '\n']);
+        match text.strip_prefix('#') {
+            Some(comment) => text = comment.find('\n').map_or("", |end| &comment[end..]),
+            None => return text,
+        }
+    }
+}
+
 fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
     let bytes = module.as_bytes();
     let mut defs: Vec<(&str, bool, Vec<&str>)> = Vec::new();
@@ -90,7 +101,10 @@ fn definitions(module: &str) -> Vec<(&str, bool, Vec<&str>)> {
                 let name = &module[start..i];
                 let keyword = KEYWORDS.contains(&name);
                 if depth == 0 && !keyword && (complete || default) && !statement {
-                    let next = module[i..].trim_start_matches([' ', '\t', '\r']);
+                    // regorus looks for the `(` of a function head past
+                    // any blank and comment, newlines included (fuzzing
+                    // found `g \n(x) = …` recursing unseen).
+                    let next = skip_blanks(&module[i..]);
                     defs.push((name, next.starts_with('('), Vec::new()));
                     default = false;
                 } else if depth == 0 && complete && matches!(name, "import" | "package") {
@@ -321,6 +335,16 @@ mod tests {
         );
         for (rules, want) in [
             ("package policy\nf(x) =\nf(x)\n", "f -> f"),
+            // The head's `(` on the next line, or after a comment (the
+            // fuzzer's input, reduced).
+            (
+                "package policy\nf(x) = y { y := g(x)}g \n(x) = y { y := f(x) }\nexecutables = f(1)\n",
+                "f -> g -> f",
+            ),
+            (
+                "package policy\nf(x) = y { y := g(x) }\ng # a comment\n (x) = f(x)\n",
+                "f -> g -> f",
+            ),
             (
                 "package policy\nexecutables = f(0)\nexecutables f(x) =f(0)\n",
                 "f -> f",
