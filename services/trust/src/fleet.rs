@@ -390,4 +390,35 @@ mod tests {
             1
         );
     }
+
+    /// What noting a verdict costs the appraisal path, for
+    /// docs/performance.md:
+    /// `cargo test --release -p vouch-trust --lib -- --ignored --nocapture measured`.
+    #[test]
+    #[ignore = "a measurement; run with --release --ignored"]
+    fn measured_cost_of_noting_a_verdict() {
+        let recorder = FleetRecorder::new(FleetConfig {
+            max_pending: usize::MAX,
+            batch_size: usize::MAX,
+            ..FleetConfig::default()
+        });
+        let verdict = ear(TrustTier::Affirming);
+        // PSA-sized trust-anchor ids (65 bytes), 100,000 attesters, each
+        // noted ten times.
+        let ids: Vec<Vec<u8>> = (0..100_000_u32)
+            .map(|n| {
+                let mut id = vec![0x5a; 61];
+                id.extend_from_slice(&n.to_be_bytes());
+                id
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            for id in &ids {
+                recorder.record("PSA_IOT", id, &verdict);
+            }
+        }
+        let each = started.elapsed() / 1_000_000;
+        eprintln!("MEASURED: noting a verdict: {each:?} each (1,000,000 over 100,000 attesters)");
+    }
 }
