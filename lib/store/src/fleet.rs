@@ -134,6 +134,20 @@ pub struct AttesterQuery {
     pub limit: u32,
 }
 
+impl AttesterQuery {
+    /// Every attester, `limit` at a time from the first.
+    pub fn all(limit: u32) -> Self {
+        AttesterQuery {
+            scheme: None,
+            status: None,
+            id_prefix: None,
+            seen_before_us: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
 /// Fleet status, stored beside the endorsements.
 #[async_trait]
 pub trait FleetStore: Send + Sync + 'static {
@@ -391,14 +405,7 @@ mod tests {
                 "{bad:?}"
             );
         }
-        let query = AttesterQuery {
-            scheme: None,
-            status: None,
-            id_prefix: None,
-            seen_before_us: None,
-            after: None,
-            limit: 10,
-        };
+        let query = AttesterQuery::all(10);
         check_query(&query).unwrap();
         for bad in [
             AttesterQuery {

@@ -1128,14 +1128,7 @@ mod tests {
                 Param::Int(10),
             ]
         );
-        let none = crate::AttesterQuery {
-            scheme: None,
-            status: None,
-            id_prefix: None,
-            seen_before_us: None,
-            after: None,
-            limit: 5,
-        };
+        let none = crate::AttesterQuery::all(5);
         let (sql, params) = list_attesters(&none);
         assert!(
             sql.as_str()

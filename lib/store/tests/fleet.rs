@@ -4,6 +4,7 @@
 // clippy's allow-unwrap-in-tests does not see; a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -15,38 +16,6 @@ use vouch_store::{
     AttesterQuery, AttesterRecord, EndorsementStore, FleetBatch, FleetVerdict, StatusCount,
     StoreError, VerdictCount,
 };
-
-/// Generates one test per case and backend: `memory::case`, `sqlite::case`,
-/// `postgres::case`.
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::memory()).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(harness) = super::Harness::postgres().await else { return };
-                    super::$case(harness).await;
-                }
-            )*
-        }
-    };
-}
 
 suite!(
     verdicts_are_recorded_counted_and_listed,
@@ -85,14 +54,7 @@ fn batch(attesters: Vec<FleetVerdict>) -> FleetBatch {
 }
 
 fn all() -> AttesterQuery {
-    AttesterQuery {
-        scheme: None,
-        status: None,
-        id_prefix: None,
-        seen_before_us: None,
-        after: None,
-        limit: 1000,
-    }
+    AttesterQuery::all(1000)
 }
 
 async fn list(store: &Arc<dyn EndorsementStore>, query: AttesterQuery) -> Vec<AttesterRecord> {

@@ -4,6 +4,7 @@
 // clippy's allow-unwrap-in-tests does not see; a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -15,38 +16,6 @@ use vouch_store::{
     AddPolicyOutcome, EndorsementStore, MemoryStore, NewPolicy, PolicyRecord, StoreChange,
     StoreConfig, StoreError,
 };
-
-/// Generates one test per case and backend: `memory::case`, `sqlite::case`,
-/// `postgres::case`.
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::memory()).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(harness) = super::Harness::postgres().await else { return };
-                    super::$case(harness).await;
-                }
-            )*
-        }
-    };
-}
 
 suite!(
     add_then_look_up,

@@ -4,6 +4,7 @@
 // clippy's allow-unwrap-in-tests does not see; a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -12,38 +13,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use vouch_store::{ReferenceValueRecord, StoreChange, StoreError, StoreStats, SubmitOutcome};
-
-/// Generates one test per case and backend: `memory::case`, `sqlite::case`,
-/// `postgres::case`.
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::memory()).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Harness::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(harness) = super::Harness::postgres().await else { return };
-                    super::$case(harness).await;
-                }
-            )*
-        }
-    };
-}
 
 suite!(
     submit_then_look_up,

@@ -271,14 +271,7 @@ mod tests {
     }
 
     fn all() -> AttesterQuery {
-        AttesterQuery {
-            scheme: None,
-            status: None,
-            id_prefix: None,
-            seen_before_us: None,
-            after: None,
-            limit: 100,
-        }
+        AttesterQuery::all(100)
     }
 
     #[tokio::test]

@@ -13,6 +13,39 @@ use vouch_store::{
     Submission, TrustAnchorRecord,
 };
 
+/// Generates one test per case and backend: `memory::case`, `sqlite::case`,
+/// `postgres::case`. Each case is an `async fn(Harness)` of the test file.
+#[macro_export]
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Harness::memory()).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Harness::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(harness) = super::Harness::postgres().await else { return };
+                    super::$case(harness).await;
+                }
+            )*
+        }
+    };
+}
+
 pub const SCHEME: &str = "PSA_IOT";
 
 /// One backend under test.
