@@ -50,8 +50,8 @@ const STATUSES: [AttestationStatus; 4] = [
     AttestationStatus::None,
 ];
 
-/// The parameters of a request, as Go's `c.Query` reads them: the first
-/// value of a name, empty counting as absent.
+/// The parameters of a request: the first value of a name. An empty text
+/// filter counts as absent, as Go's `c.Query` reads it.
 struct Params(Vec<(String, String)>);
 
 impl Params {
@@ -67,9 +67,13 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
+    /// A whole-number parameter; present but empty is an error, not a
+    /// default.
     fn number(&self, name: &str) -> Result<Option<u32>, Problem> {
-        self.get(name)
-            .map(|text| {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, text)| {
                 text.parse::<u32>().map_err(|_| {
                     Problem::bad_request(format!("{name} must be a whole number, got {text:?}"))
                 })

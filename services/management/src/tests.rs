@@ -969,6 +969,10 @@ async fn the_fleet_summary_adds_up_and_takes_a_stale_threshold() {
             "stale_minutes=1e3",
             "stale_minutes must be a whole number, got \"1e3\"",
         ),
+        (
+            "stale_minutes=",
+            "stale_minutes must be a whole number, got \"\"",
+        ),
     ] {
         let answer = send(&router, empty(get(&format!("/fleet/v1/summary?{query}")))).await;
         assert_eq!(answer.problem(StatusCode::BAD_REQUEST), expect, "{query}");
