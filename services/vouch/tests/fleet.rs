@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
@@ -24,71 +24,30 @@ fn fleet_id(device: &Device) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ta_id)
 }
 
-async fn get_json(app: &TestApp, path: &str) -> Value {
-    let response = app
-        .client
-        .get(format!("{}{path}", app.management_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    assert_eq!(response.headers()["content-type"], "application/json");
-    response.json().await.unwrap()
+/// GET a path of the management listener as JSON.
+async fn management_json(app: &TestApp, path: &str) -> Value {
+    common::get_json(&app.client, &format!("{}{path}", app.management_url())).await
 }
 
-/// Polls the summary until it counts `total` attesters (the recorder
-/// writes in batches).
+/// Polls the summary until it counts `total` attesters.
 async fn summary_with(app: &TestApp, total: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let summary = get_json(app, "/fleet/v1/summary").await;
-        if summary["total"] == total {
-            return summary;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "summary never reached {total}: {summary}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let url = format!("{}/fleet/v1/summary", app.management_url());
+    poll_json(&app.client, &url, Duration::from_secs(15), |s| {
+        s["total"] == total
+    })
+    .await
 }
 
 #[tokio::test]
 async fn verdicts_reach_the_fleet_status_per_attester() {
     let app = spawn_app_with(|s| s.trust.fleet_flush_ms = 50).await;
-    let devices: Vec<Device> = (0..5).map(|_| Device::generate().unwrap()).collect();
-    app.provision_ok(
-        CORIM_CURRENT_MT,
-        corim_for(
-            &devices.iter().collect::<Vec<_>>(),
-            PsaCorimEncoding::Current,
-        ),
-    )
-    .await;
+    // Three affirming devices, one of them twice; one whose firmware
+    // nobody endorsed; one whose identity an impostor's key claims.
+    let devices = mixed_fleet(&app, 3).await;
     let good = SwComponent::acme_components();
-    let mut unknown_firmware = good.clone();
-    unknown_firmware[0].measurement_value = Some(vec![0x5a; 32]);
-
-    // Three affirming devices, one twice; one whose firmware nobody
-    // endorsed; one whose identity an impostor's key claims.
-    for device in &devices[..3] {
-        assert_eq!(psa_verdict(&app, device, &good).await, TrustTier::Affirming);
-    }
     assert_eq!(
         psa_verdict(&app, &devices[0], &good).await,
         TrustTier::Affirming
-    );
-    assert_eq!(
-        psa_verdict(&app, &devices[3], &unknown_firmware).await,
-        TrustTier::Warning
-    );
-    let impostor = Device {
-        key: vouch_testkit::keys::generate_device_key().unwrap(),
-        ..devices[4].clone()
-    };
-    assert_eq!(
-        psa_verdict(&app, &impostor, &good).await,
-        TrustTier::Contraindicated
     );
     // Neither an unprovisioned device nor garbage is an attester of the
     // fleet.
@@ -112,7 +71,7 @@ async fn verdicts_reach_the_fleet_status_per_attester() {
     );
 
     // The list holds exactly the provisioned devices, with their verdicts.
-    let page = get_json(&app, "/fleet/v1/attesters").await;
+    let page = management_json(&app, "/fleet/v1/attesters").await;
     let mut listed: Vec<(String, String, u64)> = page["attesters"]
         .as_array()
         .unwrap()
@@ -148,16 +107,16 @@ async fn verdicts_reach_the_fleet_status_per_attester() {
     );
 
     // Filters and pages.
-    let warning = get_json(&app, "/fleet/v1/attesters?status=warning").await;
+    let warning = management_json(&app, "/fleet/v1/attesters?status=warning").await;
     assert_eq!(warning["attesters"][0]["id"], fleet_id(&devices[3]));
     assert_eq!(warning["attesters"].as_array().unwrap().len(), 1);
     let prefix = &fleet_id(&devices[1])[..60];
-    let found = get_json(&app, &format!("/fleet/v1/attesters?q={prefix}")).await;
+    let found = management_json(&app, &format!("/fleet/v1/attesters?q={prefix}")).await;
     assert_eq!(found["attesters"][0]["id"], fleet_id(&devices[1]));
     let mut walked = 0;
     let mut path = "/fleet/v1/attesters?limit=2".to_owned();
     loop {
-        let page = get_json(&app, &path).await;
+        let page = management_json(&app, &path).await;
         walked += page["attesters"].as_array().unwrap().len();
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/fleet/v1/attesters?limit=2&cursor={cursor}"),
@@ -168,7 +127,7 @@ async fn verdicts_reach_the_fleet_status_per_attester() {
 
     // Seven verdicts in the history (the stranger's and the garbage's are
     // not about attesters of the fleet).
-    let history = get_json(&app, "/fleet/v1/history").await;
+    let history = management_json(&app, "/fleet/v1/history").await;
     let verdicts: u64 = history["points"]
         .as_array()
         .unwrap()
@@ -202,7 +161,7 @@ async fn verdicts_waiting_at_shutdown_are_written() {
         psa_verdict(&app, &device, &SwComponent::acme_components()).await,
         TrustTier::Affirming
     );
-    let summary = get_json(&app, "/fleet/v1/summary").await;
+    let summary = management_json(&app, "/fleet/v1/summary").await;
     assert_eq!(
         summary["total"], 0,
         "written before the interval: {summary}"
@@ -210,7 +169,7 @@ async fn verdicts_waiting_at_shutdown_are_written() {
     app.stop().await;
 
     let app = spawn_app_with(move |s| s.data_dir = dir).await;
-    let summary = get_json(&app, "/fleet/v1/summary").await;
+    let summary = management_json(&app, "/fleet/v1/summary").await;
     assert_eq!(summary["total"], 1, "{summary}");
     assert_eq!(summary["statuses"]["affirming"], 1, "{summary}");
     app.stop().await;

@@ -14,12 +14,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-use vouch_ear::TrustTier;
-use vouch_testkit::corim::PsaCorimEncoding;
-use vouch_testkit::psa::{Device, SwComponent};
 
 const STATUSES: [&str; 4] = ["none", "affirming", "warning", "contraindicated"];
 
@@ -43,35 +40,6 @@ fn chromium() -> Option<PathBuf> {
     assert!(!common::procs::in_ci(), "{what}; CI must have it");
     eprintln!("SKIPPING fleet page test: {what}");
     None
-}
-
-async fn get_json(app: &TestApp, url: &str) -> serde_json::Value {
-    let response = app.client.get(url).send().await.unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, 200, "GET {url}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
-}
-
-/// Polls GET `url` until its JSON passes `done` (the recorder flushes in
-/// batches), and returns that JSON.
-async fn poll_json(
-    app: &TestApp,
-    url: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + RECORDER_WAIT;
-    loop {
-        let json = get_json(app, url).await;
-        if done(&json) {
-            return json;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GET {url} still answers {json} after {RECORDER_WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The verdicts a history answer counts.
@@ -236,44 +204,21 @@ async fn the_fleet_page_shows_what_the_api_answers() {
 
     // Six devices, all endorsed: four run the endorsed firmware, one runs
     // firmware nobody endorsed, and one is only ever impersonated.
-    let devices: Vec<Device> = (0..6).map(|_| Device::generate().unwrap()).collect();
-    app.provision_ok(
-        CORIM_CURRENT_MT,
-        corim_for(
-            &devices.iter().collect::<Vec<_>>(),
-            PsaCorimEncoding::Current,
-        ),
+    mixed_fleet(&app, 4).await;
+
+    let summary = poll_json(
+        &app.client,
+        &format!("{management}/fleet/v1/summary"),
+        RECORDER_WAIT,
+        |s| s["total"] == 6,
     )
     .await;
-    let endorsed = SwComponent::acme_components();
-    for device in &devices[..4] {
-        assert_eq!(
-            psa_verdict(&app, device, &endorsed).await,
-            TrustTier::Affirming
-        );
-    }
-    let mut unknown_firmware = SwComponent::acme_components();
-    unknown_firmware[0].measurement_value = Some(vec![0x5a; 32]);
-    assert_eq!(
-        psa_verdict(&app, &devices[4], &unknown_firmware).await,
-        TrustTier::Warning
-    );
-    let impostor = Device {
-        key: vouch_testkit::keys::generate_device_key().unwrap(),
-        ..devices[5].clone()
-    };
-    assert_eq!(
-        psa_verdict(&app, &impostor, &endorsed).await,
-        TrustTier::Contraindicated
-    );
-
-    let summary = poll_json(&app, &format!("{management}/fleet/v1/summary"), |s| {
-        s["total"] == 6
-    })
-    .await;
-    let history = poll_json(&app, &format!("{management}/fleet/v1/history"), |h| {
-        verdicts(h) == 6
-    })
+    let history = poll_json(
+        &app.client,
+        &format!("{management}/fleet/v1/history"),
+        RECORDER_WAIT,
+        |h| verdicts(h) == 6,
+    )
     .await;
     let statuses: BTreeMap<&str, u64> = STATUSES
         .iter()
@@ -289,7 +234,7 @@ async fn the_fleet_page_shows_what_the_api_answers() {
         ]),
         "{summary}"
     );
-    let page = get_json(&app, &format!("{management}/fleet/v1/attesters")).await;
+    let page = get_json(&app.client, &format!("{management}/fleet/v1/attesters")).await;
     assert_eq!(page["next_cursor"], serde_json::Value::Null, "{page}");
     let attesters: BTreeMap<String, String> = page["attesters"]
         .as_array()

@@ -277,56 +277,23 @@ async fn verdicts_from_two_trust_processes_show_in_one_fleet_status() {
             assert_eq!(seen.ear_status(), "affirming");
         }
     }
-    let summary_url = format!("{}/fleet/v1/summary", management.management_url());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let summary = loop {
-        let summary: serde_json::Value = client
-            .get(&summary_url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if summary["total"] == 4 && summary["statuses"]["affirming"] == 4 {
-            break summary;
-        }
-        assert!(Instant::now() < deadline, "fleet summary: {summary}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let fleet = |path: &str| format!("{}/fleet/v1/{path}", management.management_url());
+    let within = Duration::from_secs(15);
+    let summary = poll_json(&client, &fleet("summary"), within, |s| {
+        s["total"] == 4 && s["statuses"]["affirming"] == 4
+    })
+    .await;
     assert_eq!(summary["schemes"][0]["total"], 4);
     // Both trust processes' verdicts were counted: two per attester.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page: serde_json::Value = client
-            .get(format!(
-                "{}/fleet/v1/attesters",
-                management.management_url()
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let verdicts: Vec<u64> = page["attesters"]
+    poll_json(&client, &fleet("attesters"), within, |page| {
+        page["attesters"]
             .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["verdicts"].as_u64().unwrap())
-            .collect();
-        if verdicts == [2, 2, 2, 2] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "attesters: {page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .is_some_and(|a| a.len() == 4 && a.iter().all(|a| a["verdicts"] == 2))
+    })
+    .await;
     // A bad parameter is refused by trust's own checks, through gRPC.
     let answer = client
-        .get(format!(
-            "{}/fleet/v1/attesters?scheme=NOPE",
-            management.management_url()
-        ))
+        .get(fleet("attesters?scheme=NOPE"))
         .send()
         .await
         .unwrap();

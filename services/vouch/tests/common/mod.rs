@@ -320,6 +320,77 @@ pub async fn ear_of(app: &TestApp, response: reqwest::Response) -> vouch_ear::Ea
     vouch_ear::verify(jwt, &app.ear_key().await).expect("EAR verifies with the published key")
 }
 
+/// GET `url` as JSON; anything but 200 fails the test with the body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+/// Polls GET `url` until its JSON passes `done`, at most `within` (the
+/// fleet recorder writes in batches), and returns that JSON.
+pub async fn poll_json(
+    client: &reqwest::Client,
+    url: &str,
+    within: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let json = get_json(client, url).await;
+        if done(&json) {
+            return json;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GET {url} still answers {json} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Provisions `affirming + 2` PSA devices and gives each one verdict: the
+/// first `affirming` attest with endorsed firmware, the next with firmware
+/// nobody endorsed (warning), and the last is only ever impersonated by
+/// another key (contraindicated). Returns the devices in that order.
+pub async fn mixed_fleet(app: &TestApp, affirming: usize) -> Vec<Device> {
+    let devices: Vec<Device> = (0..affirming + 2)
+        .map(|_| Device::generate().unwrap())
+        .collect();
+    app.provision_ok(
+        CORIM_CURRENT_MT,
+        corim_for(
+            &devices.iter().collect::<Vec<_>>(),
+            PsaCorimEncoding::Current,
+        ),
+    )
+    .await;
+    let endorsed = SwComponent::acme_components();
+    for device in &devices[..affirming] {
+        assert_eq!(
+            psa_verdict(app, device, &endorsed).await,
+            vouch_ear::TrustTier::Affirming
+        );
+    }
+    let mut unknown_firmware = SwComponent::acme_components();
+    unknown_firmware[0].measurement_value = Some(vec![0x5a; 32]);
+    assert_eq!(
+        psa_verdict(app, &devices[affirming], &unknown_firmware).await,
+        vouch_ear::TrustTier::Warning
+    );
+    let impostor = Device {
+        key: vouch_testkit::keys::generate_device_key().unwrap(),
+        ..devices[affirming + 1].clone()
+    };
+    assert_eq!(
+        psa_verdict(app, &impostor, &endorsed).await,
+        vouch_ear::TrustTier::Contraindicated
+    );
+    devices
+}
+
 /// Runs one session for `device`, its token over `components`, and returns
 /// the PSA verdict of the (verified) EAR.
 pub async fn psa_verdict(
