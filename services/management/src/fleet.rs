@@ -28,7 +28,7 @@ use vouch_trust_api::{
     AttestationStatus, AttesterFilter, FleetSummary, MAX_ATTESTERS_PAGE, rfc3339_seconds,
 };
 
-use crate::{AppState, query_problem, trust_problem};
+use crate::{AppState, query_parameter, query_problem, trust_problem};
 
 /// Media type of the fleet API's answers.
 pub const FLEET_MEDIA_TYPE: &str = "application/json";
@@ -60,11 +60,7 @@ impl Params {
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .filter(|value| !value.is_empty())
+        query_parameter(&self.0, name)
     }
 
     /// A whole-number parameter; present but empty is an error, not a

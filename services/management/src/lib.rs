@@ -242,12 +242,12 @@ fn negotiate(headers: &HeaderMap, offer: &str) -> Result<(), Problem> {
     }
 }
 
-/// The first `name` parameter, as Go's `c.Query("name")` reads it; empty
-/// counts as absent.
-fn name_parameter(query: &[(String, String)]) -> Option<&str> {
+/// The first value of the query parameter `key`, as Go's `c.Query(key)`
+/// reads it; empty counts as absent.
+fn query_parameter<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
     query
         .iter()
-        .find(|(key, _)| key == "name")
+        .find(|(k, _)| k == key)
         .map(|(_, value)| value.as_str())
         .filter(|value| !value.is_empty())
 }
@@ -301,7 +301,7 @@ async fn create_policy(
     }
     let Path(scheme) = scheme.map_err(path_problem)?;
     let Query(query) = query.map_err(query_problem)?;
-    let name = match name_parameter(&query) {
+    let name = match query_parameter(&query, "name") {
         Some(name) => PolicyName::parse(name).map_err(trust_problem)?,
         None => PolicyName::default(),
     };
@@ -462,7 +462,7 @@ async fn list_policies(
     negotiate(&headers, POLICIES_MEDIA_TYPE)?;
     let Path(scheme) = scheme.map_err(path_problem)?;
     let Query(query) = query.map_err(query_problem)?;
-    let name = name_parameter(&query)
+    let name = query_parameter(&query, "name")
         .map(PolicyName::parse)
         .transpose()
         .map_err(trust_problem)?;

@@ -59,6 +59,25 @@ async fn provisioned_device(client: &reqwest::Client, provisioning: &str) -> Dev
     device
 }
 
+/// `count` new devices, provisioned through `provisioning` in one CoRIM.
+async fn provisioned_devices(
+    client: &reqwest::Client,
+    provisioning: &str,
+    count: usize,
+) -> Vec<Device> {
+    let devices: Vec<Device> = (0..count).map(|_| Device::generate().unwrap()).collect();
+    provision(
+        client,
+        provisioning,
+        corim_for(
+            &devices.iter().collect::<Vec<_>>(),
+            PsaCorimEncoding::Current,
+        ),
+    )
+    .await;
+    devices
+}
+
 /// Runs one flow for `device` and checks its EAR is `affirming`.
 async fn assert_affirming(client: &reqwest::Client, base: &str, device: &Device) {
     assert_eq!(
@@ -258,16 +277,7 @@ async fn verdicts_from_two_trust_processes_show_in_one_fleet_status() {
     let verification2 = topology.verification(&[t2], &[]).await;
     let management = topology.management(&[t2], &[]).await;
     let client = client();
-    let devices: Vec<Device> = (0..4).map(|_| Device::generate().unwrap()).collect();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(
-            &devices.iter().collect::<Vec<_>>(),
-            PsaCorimEncoding::Current,
-        ),
-    )
-    .await;
+    let devices = provisioned_devices(&client, &provisioning.provisioning_url(), 4).await;
     // Each device attests through both trust processes.
     for device in &devices {
         for verification in [&verification1, &verification2] {
@@ -903,16 +913,7 @@ async fn sigterm_behind_a_load_balancer_loses_no_request() {
     let v1 = topology.front("verification", &t, &drain, &timeout).await;
     let provisioning = topology.provisioning(&t, &[]).await;
     let client = client();
-    let devices: Vec<Device> = (0..8).map(|_| Device::generate().unwrap()).collect();
-    provision(
-        &client,
-        &provisioning.provisioning_url(),
-        corim_for(
-            &devices.iter().collect::<Vec<_>>(),
-            PsaCorimEncoding::Current,
-        ),
-    )
-    .await;
+    let devices = provisioned_devices(&client, &provisioning.provisioning_url(), 8).await;
     let haproxy = Haproxy::start(
         &haproxy_bin,
         topology.dir(),
