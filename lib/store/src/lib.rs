@@ -243,6 +243,24 @@ pub trait EndorsementStore: Send + Sync + 'static {
         ta_id: &[u8],
     ) -> Result<Option<TrustAnchorRecord>, StoreError>;
 
+    /// The current trust anchors of `ta_ids` under `scheme`, in as few
+    /// round trips as the backend allows (the trust cache sends its misses
+    /// here in batches). Ids without a trust anchor are left out; the order
+    /// of the records is unspecified.
+    async fn trust_anchors(
+        &self,
+        scheme: &str,
+        ta_ids: &[Vec<u8>],
+    ) -> Result<Vec<TrustAnchorRecord>, StoreError> {
+        let mut found = Vec::with_capacity(ta_ids.len());
+        for ta_id in ta_ids {
+            if let Some(record) = self.trust_anchor(scheme, ta_id).await? {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
+
     /// All reference values for `(scheme, rv_id)`, ordered by the SHA-256 of
     /// their bodies (the same order on every backend).
     async fn reference_values(

@@ -19,6 +19,35 @@ use crate::StoreConfig;
 pub const TRUST_ANCHOR_LOOKUP: &str =
     "SELECT rv_id, key_der, not_after FROM trust_anchors WHERE scheme = $1 AND ta_id = $2";
 
+/// Looks up several trust anchors of one scheme on PostgreSQL. Parameters:
+/// `$1` scheme, `$2` the ta_ids as a `bytea[]`. One statement text whatever
+/// the count; served by the primary key of `trust_anchors`.
+pub const TRUST_ANCHORS_LOOKUP_POSTGRES: &str = "SELECT ta_id, rv_id, key_der, not_after \
+     FROM trust_anchors WHERE scheme = $1 AND ta_id = ANY($2)";
+
+/// The sizes of SQLite's `IN` lists for several trust anchors: a batch is
+/// padded up to the next size (repeating its last id), so the connection's
+/// statement cache holds a handful of texts, not one per batch length.
+pub(crate) const SQLITE_TRUST_ANCHOR_LISTS: [usize; 4] = [4, 16, 64, 256];
+
+/// Looks up `n` trust anchors of one scheme on SQLite (`n` one of
+/// [`SQLITE_TRUST_ANCHOR_LISTS`]). Parameters: `$1` scheme, `$2…` ta_ids.
+/// Served by the primary key of `trust_anchors`, one search per id.
+pub(crate) fn trust_anchors_lookup_sqlite(n: usize) -> SqlStr {
+    let mut sql = String::from(
+        "SELECT ta_id, rv_id, key_der, not_after FROM trust_anchors \
+         WHERE scheme = $1 AND ta_id IN (",
+    );
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}", i + 2);
+    }
+    sql.push(')');
+    AssertSqlSafe(sql).into_sql_str()
+}
+
 /// Looks up the reference values of one `rv_id`. Parameters: `$1` scheme,
 /// `$2` rv_id. Served by (a prefix of) the primary key of `reference_values`,
 /// which also yields the `body_digest` order without a sort.

@@ -201,6 +201,48 @@ impl EndorsementStore for SqliteStore {
         .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
     }
 
+    async fn trust_anchors(
+        &self,
+        scheme: &str,
+        ta_ids: &[Vec<u8>],
+    ) -> Result<Vec<TrustAnchorRecord>, StoreError> {
+        async {
+            let mut connection = self.acquire().await?;
+            let mut found = Vec::with_capacity(ta_ids.len());
+            let largest = sql::SQLITE_TRUST_ANCHOR_LISTS[sql::SQLITE_TRUST_ANCHOR_LISTS.len() - 1];
+            for chunk in ta_ids.chunks(largest) {
+                let Some(last) = chunk.last() else {
+                    continue;
+                };
+                let size = sql::SQLITE_TRUST_ANCHOR_LISTS
+                    .into_iter()
+                    .find(|&size| size >= chunk.len())
+                    .unwrap_or(largest);
+                let mut query = sqlx::query_as::<_, (Vec<u8>, Vec<u8>, Vec<u8>, Option<i64>)>(
+                    sql::trust_anchors_lookup_sqlite(size),
+                )
+                .bind(scheme);
+                // Padding repeats the last id: `IN` ignores the repeats.
+                for ta_id in chunk.iter().chain(std::iter::repeat(last)).take(size) {
+                    query = query.bind(ta_id.as_slice());
+                }
+                let rows = query.fetch_all(&mut *connection).await?;
+                found.extend(rows.into_iter().map(|(ta_id, rv_id, key, not_after)| {
+                    TrustAnchorRecord {
+                        scheme: scheme.to_owned(),
+                        ta_id,
+                        rv_id,
+                        key,
+                        not_after,
+                    }
+                }));
+            }
+            Ok(found)
+        }
+        .await
+        .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))
+    }
+
     async fn reference_values(
         &self,
         scheme: &str,

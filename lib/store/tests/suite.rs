@@ -28,6 +28,7 @@ suite!(
     concurrent_overlapping_submissions_do_not_conflict,
     large_submission_is_fast,
     invalid_submission_stores_nothing,
+    batched_lookups_answer_as_single_ones,
 );
 
 async fn submit_then_look_up(harness: Harness) {
@@ -1022,4 +1023,62 @@ mod postgres_feed {
         no_event(&mut receiver, Duration::from_millis(300)).await;
         store.close().await;
     }
+}
+
+/// `trust_anchors` finds what `trust_anchor` finds, for every batch length
+/// around SQLite's padded list sizes and past the largest (several
+/// statements), with repeats, strangers and another scheme's ids mixed in.
+async fn batched_lookups_answer_as_single_ones(harness: Harness) {
+    let store = harness.store().await;
+    let stored: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| format!("ta-{i}").into_bytes())
+        .collect();
+    let submission = submission(
+        "batch",
+        stored
+            .iter()
+            .map(|id| ta(id, b"impl-1", &[id.as_slice(), b"-key"].concat()))
+            .collect(),
+        vec![],
+    );
+    store.submit(&submission).await.unwrap();
+    let mut other = ta(b"ta-1", b"impl-9", b"other-scheme-key");
+    other.scheme = "OTHER".to_owned();
+    store
+        .submit(&common::submission("other", vec![other], vec![]))
+        .await
+        .unwrap();
+
+    for len in [0usize, 1, 2, 3, 4, 5, 15, 16, 17, 64, 65, 256, 257, 300] {
+        // Every third id is a stranger; the batch asks for one id twice.
+        let mut ids: Vec<Vec<u8>> = (0..len)
+            .map(|i| {
+                if i % 3 == 2 {
+                    format!("stranger-{i}").into_bytes()
+                } else {
+                    stored[i].clone()
+                }
+            })
+            .collect();
+        if let Some(first) = ids.first().cloned() {
+            ids.push(first);
+        }
+        let mut expected = Vec::new();
+        for id in ids.iter().collect::<BTreeSet<_>>() {
+            if let Some(record) = store.trust_anchor(SCHEME, id).await.unwrap() {
+                expected.push(record);
+            }
+        }
+        let mut found = store.trust_anchors(SCHEME, &ids).await.unwrap();
+        found.sort_by(|a, b| a.ta_id.cmp(&b.ta_id));
+        found.dedup();
+        expected.sort_by(|a, b| a.ta_id.cmp(&b.ta_id));
+        assert_eq!(found, expected, "batch of {len}");
+        assert!(
+            found
+                .iter()
+                .all(|r| r.scheme == SCHEME && r.rv_id == b"impl-1")
+        );
+    }
+    store.close().await;
 }
