@@ -21,6 +21,8 @@ use vouch_metrics::{CacheKind, Metrics};
 use vouch_schemes::{DecodedReference, Scheme, TrustAnchorKey};
 use vouch_store::{EndorsementStore, StoreChange, StoreError};
 
+use crate::loader::{SharedStoreError, TrustAnchorLoader};
+
 /// A cached trust anchor.
 #[derive(Debug)]
 pub(crate) struct CachedTrustAnchor {
@@ -63,18 +65,26 @@ impl Default for CacheLimits {
 pub(crate) enum LookupError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A batched trust-anchor load's error, shared by its batch.
+    #[error(transparent)]
+    Batch(#[from] SharedStoreError),
     #[error("stored endorsement is corrupt: {0}")]
     Corrupt(String),
 }
 
 pub(crate) struct EndorsementCache {
     generation: AtomicU64,
+    /// Misses go to the store in batches.
+    loader: TrustAnchorLoader,
     schemes: HashMap<&'static str, SchemeCache>,
     metrics: Metrics,
 }
 
 impl EndorsementCache {
+    /// A cache over `store`. Must be called inside a Tokio runtime: it
+    /// starts the task that batches trust-anchor misses.
     pub(crate) fn new(
+        store: Arc<dyn EndorsementStore>,
         scheme_names: impl Iterator<Item = &'static str>,
         limits: CacheLimits,
         metrics: Metrics,
@@ -92,6 +102,7 @@ impl EndorsementCache {
             .collect();
         EndorsementCache {
             generation: AtomicU64::new(0),
+            loader: TrustAnchorLoader::start(store),
             schemes,
             metrics,
         }
@@ -99,7 +110,6 @@ impl EndorsementCache {
 
     pub(crate) async fn trust_anchor(
         &self,
-        store: &dyn EndorsementStore,
         scheme: &'static str,
         ta_id: &[u8],
     ) -> Result<Option<Arc<CachedTrustAnchor>>, LookupError> {
@@ -110,7 +120,7 @@ impl EndorsementCache {
         }
         self.metrics.cache_lookup(CacheKind::TrustAnchor, false);
         let seen = self.generation.load(Ordering::SeqCst);
-        let record = store.trust_anchor(scheme, ta_id).await?;
+        let record = self.loader.load(scheme, ta_id).await?;
         let value = match record {
             Some(r) => Some(Arc::new(CachedTrustAnchor {
                 key: TrustAnchorKey::from_bytes(&r.key).map_err(LookupError::Corrupt)?,

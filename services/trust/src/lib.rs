@@ -20,6 +20,7 @@ mod fleet;
 mod fleet_admin;
 pub mod grpc;
 mod keys;
+mod loader;
 mod policies;
 mod registry;
 mod service;

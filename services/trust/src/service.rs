@@ -116,11 +116,16 @@ fn is_expired(not_after: Option<i64>, now: i64) -> bool {
 }
 
 pub(crate) fn store_error(operation: &str, error: StoreError) -> TrustError {
+    shared_store_error(operation, &error)
+}
+
+/// [`store_error`] for an error shared by a batch of lookups.
+fn shared_store_error(operation: &str, error: &StoreError) -> TrustError {
     if error.is_unavailable() {
         tracing::warn!(%error, operation, "store unavailable");
         TrustError::unavailable(format!("endorsement store unavailable during {operation}"))
     } else {
-        tracing::error!(error = %error, source = ?std::error::Error::source(&error), operation, "store failure");
+        tracing::error!(error = %error, source = ?std::error::Error::source(error), operation, "store failure");
         TrustError::Internal(format!("endorsement store failed during {operation}"))
     }
 }
@@ -143,6 +148,7 @@ pub(crate) fn now_micros() -> i64 {
 fn lookup_error(error: LookupError) -> TrustError {
     match error {
         LookupError::Store(e) => store_error("lookup", e),
+        LookupError::Batch(e) => shared_store_error("lookup", &e),
         LookupError::Corrupt(message) => {
             tracing::error!(%message, "corrupt endorsement in store");
             TrustError::Internal(message)
@@ -163,6 +169,7 @@ impl TrustService {
         let registry = Registry::new(schemes, config.corim_signers.require_signed())
             .map_err(TrustBuildError::Schemes)?;
         let cache = Arc::new(EndorsementCache::new(
+            store.clone(),
             registry.scheme_names(),
             config.cache,
             config.metrics.clone(),
@@ -343,7 +350,7 @@ impl TrustService {
         let now = now_unix();
         let trust_anchor = self
             .cache
-            .trust_anchor(self.store.as_ref(), name, evidence.trust_anchor_id())
+            .trust_anchor(name, evidence.trust_anchor_id())
             .instrument(step("trust-anchor lookup"))
             .await
             .map_err(lookup_error)?;
