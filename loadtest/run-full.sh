@@ -36,6 +36,8 @@ lt compare "$out/trial2-1-instance.json" "$out/trial2-3-instances.json" \
 echo "== Trial 3: store weight"
 lt store-weight --target child --weights 0,10000,100000,1000000 --users 200 --step-secs "$step" --rounds 4 \
   --name trial3-store-weight
+lt store-weight --target split --weights 0,1000000 --users 200 --step-secs "$step" --rounds 2 \
+  --name trial3-store-weight-split
 
 echo "== Trial 4: scale-out"
 lt scale-out --users 50 --secs 90 --name trial4-scale-out
@@ -45,5 +47,8 @@ lt fleet --target child --attesters 100,1000,10000,100000 --concurrency 200 --st
   --name fleet
 lt fleet --target child --attesters 100000 --concurrency 200 --jitter-ms 30000 --steady-secs 0 \
   --name fleet-jitter
+# A million attesters on both deployments in one report (about 25 min).
+lt fleet --targets child,split --attesters 100,1000,10000,100000,1000000 --concurrency 200 \
+  --steady-secs 0 --name fleet-1m
 
 echo "== done: $out"

@@ -198,8 +198,10 @@ pub(crate) struct WeightArgs {
     /// Devices attested in the steady state.
     #[arg(long, default_value_t = 1000)]
     pub(crate) devices: usize,
-    /// Devices whose first attestation is measured at each weight.
-    #[arg(long, default_value_t = 5000)]
+    /// Devices whose first attestation is measured in each round at each
+    /// weight (fresh ones every round; 5,000 made phases of about a second,
+    /// shorter than the machine's noise).
+    #[arg(long, default_value_t = 20_000)]
     pub(crate) cold: usize,
     /// Trust anchors per filler CoRIM.
     #[arg(long, default_value_t = 10_000)]
@@ -238,6 +240,10 @@ pub(crate) struct FleetArgs {
     /// Fleet sizes.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,100000")]
     pub(crate) attesters: Vec<usize>,
+    /// Run the sizes on each of these deployments, one after the other, in
+    /// one report (e.g. `child,split`); default: `--target` alone.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) targets: Vec<Kind>,
     /// Attestations in flight at once during call home.
     #[arg(long, default_value_t = 200)]
     pub(crate) concurrency: usize,

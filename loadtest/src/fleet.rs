@@ -19,7 +19,7 @@ use crate::run::finish_phase;
 use crate::stats::{Op, Recorder};
 use crate::system::{Sampler, Watched};
 use crate::tasks::{Shared, Task, User};
-use crate::topology::Topology;
+use crate::topology::{Kind, Spec, Topology};
 
 const FLEET_SEED: u64 = 0;
 
@@ -221,12 +221,34 @@ async fn steady(
     )
 }
 
+/// The short name a report gives a deployment kind.
+fn target_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::InProcess => "in-process",
+        Kind::Child => "embedded",
+        Kind::Split => "split",
+        Kind::External => "external",
+    }
+}
+
+/// Resident memory of the process hosting trust, MiB, if it has its own.
+fn trust_rss_mib(topology: &Topology) -> Option<f64> {
+    topology
+        .trust_process
+        .and_then(|name| topology.watched.rss_mib(name))
+}
+
 /// Runs the fleet-scale method.
 pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
     let mut report = RunReport::new("fleet");
     let mut sizes = args.attesters.clone();
     sizes.sort_unstable();
     let largest = sizes.last().copied().unwrap_or(0).max(1);
+    let kinds = if args.targets.is_empty() {
+        vec![args.target.target]
+    } else {
+        args.targets.clone()
+    };
     let started = Instant::now();
     let all =
         tokio::task::spawn_blocking(move || crate::devices::mint(FLEET_SEED, largest)).await??;
@@ -237,146 +259,19 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
     let all = Arc::new(all);
     let timeout = args.target.timeout();
     let mut rows = Vec::new();
-    for &n in &sizes {
-        let devices: Arc<Vec<_>> = Arc::new(all.iter().take(n).cloned().collect());
-        let corim_size = args.corim_size;
-        let for_corims = devices.clone();
-        let built = Instant::now();
-        let corims =
-            tokio::task::spawn_blocking(move || crate::devices::corims(&for_corims, corim_size))
-                .await?;
-        let corim_build_s = built.elapsed().as_secs_f64();
-        let corim_count = corims.len();
-
-        let topology = Topology::start(&args.target.spec()).await?;
-        if report.targets.is_empty() {
-            report.targets.push(topology.description.clone());
+    for kind in kinds {
+        let spec = Spec {
+            kind,
+            ..args.target.spec()
+        };
+        let mut target_rows = Vec::new();
+        for &n in &sizes {
+            let row = one_size(&args, &spec, &all, n, timeout, &mut report).await?;
+            target_rows.push(row);
         }
-        say(&format!("== {n} attesters on {}", topology.description));
-        let outcome = async {
-            let provision = provision_all(
-                &topology.provisioning,
-                corims,
-                args.provision_concurrency,
-                timeout,
-            )
-            .await?;
-            say(&format!(
-                "   provisioned {n} attesters ({corim_count} CoRIMs) in {:.2} s",
-                provision.as_secs_f64()
-            ));
-            let recorder = Arc::new(Recorder::new(Op::VerifyFlow));
-            let shared = Shared::new(
-                recorder,
-                topology.verification.clone(),
-                topology.provisioning.clone(),
-                crate::devices::PsaAttesters::shared(devices.clone()),
-                None,
-                timeout,
-            );
-            let (mut home, home_late) = call_home(
-                &shared,
-                args.concurrency,
-                Duration::from_millis(args.jitter_ms),
-                &topology.watched,
-            )
-            .await;
-            home.extra.insert("attesters".into(), n.into());
-            home.extra.insert("mode".into(), "call-home".into());
-            // Only the embedded targets have a management listener here.
-            let summary = match &topology.management {
-                Some(management) => {
-                    Some(time_summary(management, n, Duration::from_secs(120)).await?)
-                }
-                None => None,
-            };
-            let steady_result = if args.steady_secs > 0.0 {
-                let (mut p, late, rate) = steady(
-                    &shared,
-                    Duration::from_secs_f64(args.period_secs),
-                    Duration::from_secs_f64(args.steady_secs),
-                    args.concurrency,
-                    &topology.watched,
-                )
-                .await;
-                p.extra.insert("attesters".into(), n.into());
-                p.extra.insert("mode".into(), "steady".into());
-                Some((p, late, rate))
-            } else {
-                None
-            };
-            anyhow::Ok((provision, home, home_late, summary, steady_result))
-        }
-        .await;
-        topology.stop().await?;
-        let (provision, home, home_late, summary, steady_result) = outcome?;
-
-        let flow = |p: &PhaseReport| p.op(Op::VerifyFlow.name()).cloned();
-        let home_flow = flow(&home);
-        let mut row = json!({
-            "attesters": n,
-            "corims": corim_count,
-            "corim_build_s": corim_build_s,
-            "provision_s": provision.as_secs_f64(),
-            "provision_ms_per_attester": provision.as_secs_f64() * 1000.0 / n as f64,
-            "call_home_s": home.seconds,
-            "call_home_ms_per_attester": home.seconds * 1000.0 / n as f64,
-            "call_home_flows_per_s": home.tasks_per_s,
-            "call_home_p50_ms": home_flow.as_ref().map(|f| f.p50_ms),
-            "call_home_p95_ms": home_flow.as_ref().map(|f| f.p95_ms),
-            "call_home_p99_ms": home_flow.as_ref().map(|f| f.p99_ms),
-            "call_home_failures": home.failures,
-            "call_home_worst_start_lateness_ms": home_late.as_secs_f64() * 1000.0,
-            "provision_plus_call_home_s": provision.as_secs_f64() + home.seconds,
-            "call_home_usage": home.usage,
-            "fleet_summary_recorded_s": summary.as_ref().map(|s| s.recorded_s),
-            "fleet_summary_p50_ms": summary.as_ref().map(|s| s.p50_ms),
-            "fleet_summary_max_ms": summary.as_ref().map(|s| s.max_ms),
-        });
-        say(&format!(
-            "   call home: {:.2} s ({:.3} ms per attester, {:.0} flows/s), {} failures",
-            home.seconds,
-            home.seconds * 1000.0 / n as f64,
-            home.tasks_per_s,
-            home.failures
-        ));
-        if let Some(summary) = &summary {
-            say(&format!(
-                "   fleet status: every attester counted {:.2} s after call home; summary p50 {:.2} ms, max {:.2} ms",
-                summary.recorded_s, summary.p50_ms, summary.max_ms
-            ));
-        }
-        report.phases.push(home);
-        if let Some((p, late, rate)) = steady_result {
-            let f = flow(&p);
-            if let Some(obj) = row.as_object_mut() {
-                obj.insert("steady_target_per_s".into(), rate.into());
-                obj.insert("steady_achieved_per_s".into(), p.tasks_per_s.into());
-                obj.insert("steady_p50_ms".into(), f.as_ref().map(|f| f.p50_ms).into());
-                obj.insert("steady_p95_ms".into(), f.as_ref().map(|f| f.p95_ms).into());
-                obj.insert("steady_p99_ms".into(), f.as_ref().map(|f| f.p99_ms).into());
-                obj.insert("steady_failures".into(), p.failures.into());
-                obj.insert(
-                    "steady_worst_start_lateness_ms".into(),
-                    (late.as_secs_f64() * 1000.0).into(),
-                );
-                obj.insert(
-                    "steady_usage".into(),
-                    serde_json::to_value(&p.usage).unwrap_or_default(),
-                );
-            }
-            say(&format!(
-                "   steady: target {rate:.0}/s, achieved {:.0}/s, p95 {:.1} ms, worst start lateness {:.0} ms, {} failures",
-                p.tasks_per_s,
-                f.as_ref().map(|f| f.p95_ms).unwrap_or(0.0),
-                late.as_secs_f64() * 1000.0,
-                p.failures
-            ));
-            report.phases.push(p);
-        }
-        rows.push(row);
+        linearity(&mut target_rows);
+        rows.extend(target_rows);
     }
-    linearity(&mut rows);
     report.results.insert("mint_s".into(), mint_s.into());
     report.results.insert("sizes".into(), rows.into());
     let name = args.out.name_or("fleet");
@@ -385,6 +280,188 @@ pub(crate) async fn run(args: FleetArgs) -> anyhow::Result<i32> {
         plots(&report, &args.out.out, &name);
     }
     Ok(0)
+}
+
+/// One fleet size on a fresh deployment: provision, call home, the fleet
+/// summary, the memory trust kept, and (if asked) steady re-attestation.
+/// Pushes the phases onto `report` and returns the size's row.
+async fn one_size(
+    args: &FleetArgs,
+    spec: &Spec,
+    all: &Arc<Vec<vouch_testkit::psa::Device>>,
+    n: usize,
+    timeout: Duration,
+    report: &mut RunReport,
+) -> anyhow::Result<serde_json::Value> {
+    let target = target_name(spec.kind);
+    let devices: Arc<Vec<_>> = Arc::new(all.iter().take(n).cloned().collect());
+    let corim_size = args.corim_size;
+    let for_corims = devices.clone();
+    let built = Instant::now();
+    let corims =
+        tokio::task::spawn_blocking(move || crate::devices::corims(&for_corims, corim_size))
+            .await?;
+    let corim_build_s = built.elapsed().as_secs_f64();
+    let corim_count = corims.len();
+
+    let topology = Topology::start(spec).await?;
+    if !report.targets.contains(&topology.description) {
+        report.targets.push(topology.description.clone());
+    }
+    say(&format!("== {n} attesters on {}", topology.description));
+    let outcome = async {
+        let provision = provision_all(
+            &topology.provisioning,
+            corims,
+            args.provision_concurrency,
+            timeout,
+        )
+        .await?;
+        say(&format!(
+            "   provisioned {n} attesters ({corim_count} CoRIMs) in {:.2} s",
+            provision.as_secs_f64()
+        ));
+        // Provisioning only invalidates trust's cache: every attester's
+        // first attestation below is a miss that fills it.
+        let rss_before = trust_rss_mib(&topology);
+        let recorder = Arc::new(Recorder::new(Op::VerifyFlow));
+        let shared = Shared::new(
+            recorder,
+            topology.verification.clone(),
+            topology.provisioning.clone(),
+            crate::devices::PsaAttesters::shared(devices.clone()),
+            None,
+            timeout,
+        );
+        let (mut home, home_late) = call_home(
+            &shared,
+            args.concurrency,
+            Duration::from_millis(args.jitter_ms),
+            &topology.watched,
+        )
+        .await;
+        home.extra.insert("attesters".into(), n.into());
+        home.extra.insert("mode".into(), "call-home".into());
+        home.extra.insert("target".into(), target.into());
+        let summary = match &topology.management {
+            Some(management) => Some(time_summary(management, n, Duration::from_secs(120)).await?),
+            None => None,
+        };
+        // After the summary counted everyone, so the fleet recorder's
+        // batches are written and gone: what stays is the cache.
+        let rss_after = trust_rss_mib(&topology);
+        let steady_result = if args.steady_secs > 0.0 {
+            let (mut p, late, rate) = steady(
+                &shared,
+                Duration::from_secs_f64(args.period_secs),
+                Duration::from_secs_f64(args.steady_secs),
+                args.concurrency,
+                &topology.watched,
+            )
+            .await;
+            p.extra.insert("attesters".into(), n.into());
+            p.extra.insert("mode".into(), "steady".into());
+            p.extra.insert("target".into(), target.into());
+            Some((p, late, rate))
+        } else {
+            None
+        };
+        anyhow::Ok((
+            provision,
+            home,
+            home_late,
+            summary,
+            rss_before.zip(rss_after),
+            steady_result,
+        ))
+    }
+    .await;
+    topology.stop().await?;
+    let (provision, home, home_late, summary, rss, steady_result) = outcome?;
+
+    let flow = |p: &PhaseReport| p.op(Op::VerifyFlow.name()).cloned();
+    let home_flow = flow(&home);
+    let bytes_per_attester = rss.map(|(before, after)| (after - before) * MIB / n as f64);
+    let mut row = json!({
+        "target": target,
+        "attesters": n,
+        "corims": corim_count,
+        "corim_build_s": corim_build_s,
+        "provision_s": provision.as_secs_f64(),
+        "provision_per_s": n as f64 / provision.as_secs_f64().max(1e-9),
+        "provision_ms_per_attester": provision.as_secs_f64() * 1000.0 / n as f64,
+        "call_home_s": home.seconds,
+        "call_home_ms_per_attester": home.seconds * 1000.0 / n as f64,
+        "call_home_flows_per_s": home.tasks_per_s,
+        "call_home_p50_ms": home_flow.as_ref().map(|f| f.p50_ms),
+        "call_home_p95_ms": home_flow.as_ref().map(|f| f.p95_ms),
+        "call_home_p99_ms": home_flow.as_ref().map(|f| f.p99_ms),
+        "call_home_failures": home.failures,
+        "call_home_worst_start_lateness_ms": home_late.as_secs_f64() * 1000.0,
+        "provision_plus_call_home_s": provision.as_secs_f64() + home.seconds,
+        "call_home_usage": home.usage,
+        "fleet_summary_recorded_s": summary.as_ref().map(|s| s.recorded_s),
+        "fleet_summary_p50_ms": summary.as_ref().map(|s| s.p50_ms),
+        "fleet_summary_max_ms": summary.as_ref().map(|s| s.max_ms),
+        "trust_rss_before_call_home_mib": rss.map(|r| r.0),
+        "trust_rss_after_call_home_mib": rss.map(|r| r.1),
+        "trust_bytes_per_cached_attester": bytes_per_attester,
+    });
+    say(&format!(
+        "   call home: {:.2} s ({:.3} ms per attester, {:.0} flows/s), {} failures",
+        home.seconds,
+        home.seconds * 1000.0 / n as f64,
+        home.tasks_per_s,
+        home.failures
+    ));
+    if let Some(summary) = &summary {
+        say(&format!(
+            "   fleet status: every attester counted {:.2} s after call home; summary p50 {:.2} ms, max {:.2} ms",
+            summary.recorded_s, summary.p50_ms, summary.max_ms
+        ));
+    }
+    if let (Some((before, after)), Some(per)) = (rss, bytes_per_attester) {
+        say(&format!(
+            "   trust's memory: {before:.0} MiB before call home, {after:.0} MiB after: {per:.0} bytes per cached attester"
+        ));
+    }
+    report.phases.push(home);
+    if let Some((p, late, rate)) = steady_result {
+        let f = flow(&p);
+        if let Some(obj) = row.as_object_mut() {
+            obj.insert("steady_target_per_s".into(), rate.into());
+            obj.insert("steady_achieved_per_s".into(), p.tasks_per_s.into());
+            obj.insert("steady_p50_ms".into(), f.as_ref().map(|f| f.p50_ms).into());
+            obj.insert("steady_p95_ms".into(), f.as_ref().map(|f| f.p95_ms).into());
+            obj.insert("steady_p99_ms".into(), f.as_ref().map(|f| f.p99_ms).into());
+            obj.insert("steady_failures".into(), p.failures.into());
+            obj.insert(
+                "steady_worst_start_lateness_ms".into(),
+                (late.as_secs_f64() * 1000.0).into(),
+            );
+            obj.insert(
+                "steady_usage".into(),
+                serde_json::to_value(&p.usage).unwrap_or_default(),
+            );
+        }
+        say(&format!(
+            "   steady: target {rate:.0}/s, achieved {:.0}/s, p95 {:.1} ms, worst start lateness {:.0} ms, {} failures",
+            p.tasks_per_s,
+            f.as_ref().map(|f| f.p95_ms).unwrap_or(0.0),
+            late.as_secs_f64() * 1000.0,
+            p.failures
+        ));
+        report.phases.push(p);
+    }
+    Ok(row)
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The deployment a report row was measured on; reports from before
+/// `--targets` ran the embedded default only.
+fn row_target(row: &serde_json::Value) -> &str {
+    row["target"].as_str().unwrap_or("embedded")
 }
 
 /// Growth exponent between consecutive sizes: time ∝ N^k, so k ≈ 1 is
@@ -403,7 +480,8 @@ fn linearity(rows: &mut [serde_json::Value]) {
                 let k = (t / t0).ln() / (n / n0).ln();
                 obj.insert(format!("{key}_growth_exponent"), k.into());
                 say(&format!(
-                    "{key}: from {n0:.0} to {n:.0} attesters grows as N^{k:.2}"
+                    "{}: {key}: from {n0:.0} to {n:.0} attesters grows as N^{k:.2}",
+                    obj.get("target").and_then(|t| t.as_str()).unwrap_or("")
                 ));
             }
             prev = Some((n, t));
@@ -411,7 +489,9 @@ fn linearity(rows: &mut [serde_json::Value]) {
     }
 }
 
-/// The fleet figure: time per attester, and total times, against size.
+/// The fleet figure: rates, time per attester (flat = linear total time),
+/// the summary's latency and trust's memory per cached attester, against
+/// fleet size, a line per deployment.
 pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
     let rows = report
         .results
@@ -419,93 +499,156 @@ pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
         .and_then(|v| v.as_array())
         .cloned()
         .unwrap_or_default();
-    let pts = |key: &str| -> Vec<(f64, f64)> {
+    let mut targets: Vec<String> = Vec::new();
+    for r in &rows {
+        let t = row_target(r).to_owned();
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
+    let pts = |target: &str, key: &str| -> Vec<(f64, f64)> {
         rows.iter()
+            .filter(|r| row_target(r) == target)
             .filter_map(|r| Some((r["attesters"].as_f64()?, r[key].as_f64()?)))
             .collect()
     };
+    // A line per deployment and key, named "deployment: what".
+    let lines = |keys: &[(&str, &str)]| -> Vec<Series> {
+        targets
+            .iter()
+            .flat_map(|t| {
+                keys.iter().map(move |(key, what)| Series {
+                    name: if what.is_empty() {
+                        t.clone()
+                    } else {
+                        format!("{t}: {what}")
+                    },
+                    points: pts(t, key),
+                })
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let panel = |title: &str, y_label: &str, series: Vec<Series>| Panel {
+        title: title.into(),
+        x_label: "attesters".into(),
+        y_label: y_label.into(),
+        log_x: true,
+        series,
+    };
+    let mut memory = lines(&[(
+        "trust_bytes_per_cached_attester",
+        "RSS growth over call home ÷ N",
+    )]);
+    for target in &targets {
+        let marginal = marginal_bytes(&rows, target);
+        if !marginal.is_empty() {
+            memory.push(Series {
+                name: format!("{target}: between sizes"),
+                points: marginal,
+            });
+        }
+    }
+    // Below 10,000 attesters the fixed costs of a fresh deployment swamp
+    // the per-attester figure (100 kB "per attester" at 100).
+    for series in &mut memory {
+        series.points.retain(|&(n, _)| n >= 10_000.0);
+    }
+    memory.retain(|series| !series.points.is_empty());
+    if let Some(largest) = rows
+        .iter()
+        .filter_map(|r| r["attesters"].as_f64())
+        .reduce(f64::max)
+    {
+        memory.push(Series {
+            name: "target: 1 KiB".into(),
+            points: vec![(10_000.0, 1024.0), (largest.max(10_000.0), 1024.0)],
+        });
+    }
     try_figure(
         &dir.join(format!("{name}.png")),
         &[
-            Panel {
-                title: "time per attester".into(),
-                x_label: "attesters".into(),
-                y_label: "ms per attester".into(),
-                log_x: true,
-                series: vec![
-                    Series {
-                        name: "provisioning".into(),
-                        points: pts("provision_ms_per_attester"),
-                    },
-                    Series {
-                        name: "call home".into(),
-                        points: pts("call_home_ms_per_attester"),
-                    },
-                ],
-            },
-            Panel {
-                title: "total time".into(),
-                x_label: "attesters".into(),
-                y_label: "s".into(),
-                log_x: true,
-                series: vec![
-                    Series {
-                        name: "provisioning".into(),
-                        points: pts("provision_s"),
-                    },
-                    Series {
-                        name: "call home".into(),
-                        points: pts("call_home_s"),
-                    },
-                    Series {
-                        name: "both".into(),
-                        points: pts("provision_plus_call_home_s"),
-                    },
-                ],
-            },
-            Panel {
-                title: "steady re-attestation p95".into(),
-                x_label: "attesters".into(),
-                y_label: "ms".into(),
-                log_x: true,
-                series: vec![
-                    Series {
-                        name: "steady p95".into(),
-                        points: pts("steady_p95_ms"),
-                    },
-                    Series {
-                        name: "call-home p95".into(),
-                        points: pts("call_home_p95_ms"),
-                    },
-                ],
-            },
-            Panel {
-                title: "memory per process (peak RSS)".into(),
-                x_label: "attesters".into(),
-                y_label: "MiB".into(),
-                log_x: true,
-                series: rss_series(&rows),
-            },
+            panel(
+                "provisioning rate",
+                "attesters/s",
+                lines(&[("provision_per_s", "")]),
+            ),
+            panel(
+                "first-attestation rate (call home)",
+                "flows/s",
+                lines(&[("call_home_flows_per_s", "")]),
+            ),
+            panel(
+                "time per attester (flat = linear)",
+                "ms per attester",
+                lines(&[
+                    ("provision_ms_per_attester", "provision"),
+                    ("call_home_ms_per_attester", "call home"),
+                ]),
+            ),
+            panel(
+                "fleet summary latency (p50)",
+                "ms",
+                lines(&[("fleet_summary_p50_ms", "")]),
+            ),
+            panel(
+                "trust memory per cached attester (fleets ≥ 10,000)",
+                "bytes",
+                memory,
+            ),
+            panel(
+                "peak RSS per process (call home, steady)",
+                "MiB",
+                rss_series(&rows),
+            ),
         ],
     );
 }
 
+/// Trust's memory per cached attester between consecutive sizes of one
+/// deployment: the growth of its resident memory after call home over the
+/// growth of the fleet, at the larger size. Each size runs on a fresh
+/// deployment, so this leaves out the fixed costs (threads, buffers, SQLite's
+/// page cache) that dominate the per-size figure of a small fleet.
+fn marginal_bytes(rows: &[serde_json::Value], target: &str) -> Vec<(f64, f64)> {
+    let sizes: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| row_target(r) == target)
+        .filter_map(|r| {
+            Some((
+                r["attesters"].as_f64()?,
+                r["trust_rss_after_call_home_mib"].as_f64()?,
+            ))
+        })
+        .collect();
+    sizes
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0)
+        .map(|w| (w[1].0, (w[1].1 - w[0].1) * MIB / (w[1].0 - w[0].0)))
+        .collect()
+}
+
+/// A line per deployment and process: the peak resident memory over call
+/// home and steady re-attestation.
 fn rss_series(rows: &[serde_json::Value]) -> Vec<Series> {
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<(String, String)> = Vec::new();
     for r in rows {
+        let target = row_target(r).to_owned();
         if let Some(p) = r["call_home_usage"]["processes"].as_object() {
             for k in p.keys() {
-                if !names.contains(k) {
-                    names.push(k.clone());
+                let key = (target.clone(), k.clone());
+                if !names.contains(&key) {
+                    names.push(key);
                 }
             }
         }
     }
     names
         .into_iter()
-        .map(|name| Series {
+        .map(|(target, name)| Series {
             points: rows
                 .iter()
+                .filter(|r| row_target(r) == target)
                 .filter_map(|r| {
                     let steady = r["steady_usage"]["processes"][&name]["peak_rss_mib"].as_f64();
                     let home = r["call_home_usage"]["processes"][&name]["peak_rss_mib"].as_f64();
@@ -516,7 +659,7 @@ fn rss_series(rows: &[serde_json::Value]) -> Vec<Series> {
                     Some((r["attesters"].as_f64()?, rss))
                 })
                 .collect(),
-            name,
+            name: format!("{target}: {name}"),
         })
         .collect()
 }

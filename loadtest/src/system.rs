@@ -136,6 +136,12 @@ impl Watched {
         }
     }
 
+    /// Resident memory of the process watched as `name` now, MiB.
+    pub(crate) fn rss_mib(&self, name: &str) -> Option<f64> {
+        let pid = *self.0.lock().ok()?.get(name)?;
+        rss_mib(pid)
+    }
+
     fn snapshot(&self) -> BTreeMap<String, u32> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
     }

@@ -157,10 +157,11 @@ struct Split {
     verification_ports: Vec<u16>,
     verifications: Vec<Option<Proc>>,
     provisionings: Vec<Proc>,
+    management: Option<Proc>,
     trust: Option<Proc>,
     memcached: Option<Proc>,
     lb: Option<Proc>,
-    _db: Option<vouch_store::testing::TestPostgres>,
+    db: Option<vouch_store::testing::TestPostgres>,
 }
 
 enum Inner {
@@ -177,9 +178,13 @@ enum Inner {
 pub(crate) struct Topology {
     pub(crate) verification: Arc<Endpoint>,
     pub(crate) provisioning: Arc<Endpoint>,
-    /// The management listener, on the embedded targets.
+    /// The management listener (not on external targets).
     pub(crate) management: Option<Arc<Endpoint>>,
     pub(crate) watched: Watched,
+    /// The watched process that hosts trust (its endorsement cache), when
+    /// it is a process of its own: `vouch` for the embedded child, `trust`
+    /// for the split topology. In-process and external targets have none.
+    pub(crate) trust_process: Option<&'static str>,
     pub(crate) description: String,
     inner: Inner,
     data: tempfile::TempDir,
@@ -212,6 +217,7 @@ impl Topology {
                     provisioning: Endpoint::parse(p)?,
                     management: None,
                     watched,
+                    trust_process: None,
                     description: format!("external: {v}, {p}"),
                     inner: Inner::External,
                     data,
@@ -248,6 +254,7 @@ impl Topology {
             provisioning: Endpoint::from_addr(provisioning),
             management,
             watched,
+            trust_process: None,
             description:
                 "embedded default, in the generator's process (SQLite, in-memory sessions)"
                     .to_owned(),
@@ -284,6 +291,7 @@ impl Topology {
             provisioning: Endpoint::from_addr(addrs["provisioning"]),
             management: addrs.get("management").copied().map(Endpoint::from_addr),
             watched,
+            trust_process: Some("vouch"),
             description:
                 "embedded default, `vouch serve` child process (SQLite, in-memory sessions)"
                     .to_owned(),
@@ -359,10 +367,11 @@ impl Topology {
             verification_ports: verification_ports.clone(),
             verifications: (0..slots).map(|_| None).collect(),
             provisionings: Vec::new(),
+            management: None,
             trust: Some(trust),
             memcached: Some(memcached),
             lb: None,
-            _db: Some(db),
+            db: Some(db),
         };
         for slot in 0..spec.instances {
             split.add_verification(slot, data.path(), &watched).await?;
@@ -382,6 +391,24 @@ impl Topology {
             provisioning_addrs.push(addrs["provisioning"]);
             split.provisionings.push(p);
         }
+        // One management process: the fleet status API reads through trust.
+        let management_port = free_port()?;
+        let mut management_args = split.front_args("management");
+        management_args.extend([
+            "--management-addr".to_owned(),
+            format!("127.0.0.1:{management_port}"),
+        ]);
+        let (m, addrs) = spawn_vouch(
+            &split.bin,
+            "management",
+            &management_args,
+            &["management"],
+            data.path(),
+        )
+        .await?;
+        watched.add("management", m.pid());
+        let management_addr = addrs["management"];
+        split.management = Some(m);
 
         let (verification, provisioning, lb_note) = match spec.lb_slots {
             Some(_) => {
@@ -436,10 +463,11 @@ impl Topology {
         let topology = Topology {
             verification,
             provisioning,
-            management: None,
+            management: Some(Endpoint::from_addr(management_addr)),
             watched,
+            trust_process: Some("trust"),
             description: format!(
-                "split: trust on PostgreSQL, memcached sessions, {} verification + {} provisioning process(es){lb_note}",
+                "split: trust on PostgreSQL, memcached sessions, {} verification + {} provisioning + 1 management process(es){lb_note}",
                 spec.instances, spec.instances
             ),
             inner: Inner::Split(Box::new(split)),
@@ -479,6 +507,30 @@ impl Topology {
         Ok(())
     }
 
+    /// Lets the store finish what a bulk load leaves for later, so that a
+    /// measurement after it sees the store's weight and not the catch-up:
+    /// on PostgreSQL (split) `VACUUM (ANALYZE)` and `CHECKPOINT`, which
+    /// autovacuum and the checkpointer would otherwise run during the next
+    /// minutes (after 1,000,000 inserted trust anchors, lookups waited on
+    /// `DataFileRead` beside them). SQLite has no such work.
+    pub(crate) async fn settle_store(&self) -> anyhow::Result<()> {
+        let Inner::Split(split) = &self.inner else {
+            return Ok(());
+        };
+        let Some(db) = &split.db else {
+            return Ok(());
+        };
+        let status = Command::new("psql")
+            .arg(db.url())
+            .args(["-q", "-c", "VACUUM (ANALYZE)", "-c", "CHECKPOINT"])
+            .stdin(Stdio::null())
+            .status()
+            .await
+            .context("running psql (apt-get install postgresql-client)")?;
+        anyhow::ensure!(status.success(), "VACUUM and CHECKPOINT failed: {status}");
+        Ok(())
+    }
+
     /// Verification instances running now.
     pub(crate) fn verification_instances(&self) -> usize {
         match &self.inner {
@@ -504,6 +556,9 @@ impl Topology {
                 }
                 for p in split.provisionings.drain(..) {
                     p.stop(Duration::from_secs(30)).await;
+                }
+                if let Some(m) = split.management.take() {
+                    m.stop(Duration::from_secs(30)).await;
                 }
                 if let Some(t) = split.trust.take() {
                     t.stop(Duration::from_secs(30)).await;

@@ -12,10 +12,12 @@
 //! A shared machine drifts by more than the effect being looked for (5 %)
 //! over the tens of minutes a run takes. So a second deployment of the same
 //! kind, the reference, runs beside the measured one with only the fleet in
-//! its store, and at each weight the steady state is measured on both in
-//! alternation (A B B A …, one idle while the other runs). The weight's
-//! effect is the measured/reference ratio at that weight over the same
-//! ratio at the lightest weight: drift cancels out of both.
+//! its store, and at each weight both the steady state and the first
+//! attestations are measured on both in alternation (A B B A …, one idle
+//! while the other runs; each round of first attestations has fresh
+//! devices, provisioned into both). The weight's effect is the
+//! measured/reference ratio at that weight over the same ratio at the
+//! lightest weight: drift cancels out of both.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -103,7 +105,8 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
     let result = async {
         let mut filler = 0usize;
         let mut cold_total = 0usize;
-        for (step, &weight) in weights.iter().enumerate() {
+        let mut cold_sets = 0usize;
+        for &weight in &weights {
             let fill_started = Instant::now();
             let mut fill_secs_server = 0.0;
             while filler < weight {
@@ -128,34 +131,70 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
                 ));
             }
 
-            let cold_seed = COLD_SEED + (step * args.cold) as u64;
-            let cold = Arc::new(crate::devices::mint(cold_seed, args.cold.max(1))?);
-            provision_all(
-                &measured.topology.provisioning,
-                crate::devices::corims(&cold, args.corim_size),
-                1,
-                timeout,
-            )
-            .await?;
-            cold_total += cold.len();
+            // First attestations, A B / B A like the steady state below:
+            // each round mints a fresh set of devices, provisions it into
+            // both deployments and has every device attest once on each,
+            // one deployment idle while the other runs.
+            for round in 0..args.rounds.max(1) {
+                let cold_seed = COLD_SEED + (cold_sets * args.cold) as u64;
+                cold_sets += 1;
+                let cold = Arc::new(crate::devices::mint(cold_seed, args.cold.max(1))?);
+                let corims = crate::devices::corims(&cold, args.corim_size);
+                provision_all(
+                    &measured.topology.provisioning,
+                    corims.clone(),
+                    1,
+                    timeout,
+                )
+                .await?;
+                if let Some(reference) = &reference {
+                    provision_all(&reference.topology.provisioning, corims, 1, timeout).await?;
+                    reference.topology.settle_store().await?;
+                }
+                // After the filler and the fresh devices alike, on both
+                // deployments: the store's weight is what is measured.
+                measured.topology.settle_store().await?;
+                cold_total += cold.len();
+                let reference_first = round % 2 == 1;
+                for on_reference in [reference_first, !reference_first] {
+                    let deployment = match (&reference, on_reference) {
+                        (Some(reference), true) => reference,
+                        (None, true) => continue,
+                        (_, false) => &measured,
+                    };
+                    let cold_shared = Shared::new(
+                        recorder.clone(),
+                        deployment.topology.verification.clone(),
+                        deployment.topology.provisioning.clone(),
+                        crate::devices::PsaAttesters::shared(cold.clone()),
+                        None,
+                        timeout,
+                    );
+                    let (label, stored, mode) = if on_reference {
+                        (
+                            format!("{weight} first, reference"),
+                            fleet.len() + cold_total,
+                            FIRST_REFERENCE,
+                        )
+                    } else {
+                        (
+                            format!("{weight} first"),
+                            fleet.len() + filler + cold_total,
+                            FIRST,
+                        )
+                    };
+                    let mut first = run_once_each(
+                        &cold_shared,
+                        args.users,
+                        &label,
+                        &deployment.topology.watched,
+                    )
+                    .await;
+                    annotate(&mut first, weight, stored, mode);
+                    report.phases.push(first);
+                }
+            }
             let stored = fleet.len() + filler + cold_total;
-            let cold_shared = Shared::new(
-                recorder.clone(),
-                measured.topology.verification.clone(),
-                measured.topology.provisioning.clone(),
-                crate::devices::PsaAttesters::shared(cold),
-                None,
-                timeout,
-            );
-            let mut first = run_once_each(
-                &cold_shared,
-                args.users,
-                &format!("{weight} first"),
-                &measured.topology.watched,
-            )
-            .await;
-            annotate(&mut first, weight, stored, FIRST);
-            report.phases.push(first);
 
             for round in 0..args.rounds.max(1) {
                 // A B B A: each deployment goes first as often as second.
@@ -201,6 +240,7 @@ pub(crate) async fn run(args: WeightArgs) -> anyhow::Result<i32> {
 }
 
 const FIRST: &str = "first-attestation";
+const FIRST_REFERENCE: &str = "first-attestation-reference";
 const STEADY: &str = "steady";
 const REFERENCE: &str = "reference";
 
@@ -258,27 +298,36 @@ fn summarise(report: &mut RunReport) {
                 .insert(format!("{mode}_ratio_heaviest_to_lightest"), r.into());
         }
     }
-    let steady = points(report, STEADY, |p| p.tasks_per_s);
-    let reference = points(report, REFERENCE, |p| p.tasks_per_s);
-    if reference.len() != steady.len() || steady.is_empty() {
+    for (mode, reference_mode) in [(STEADY, REFERENCE), (FIRST, FIRST_REFERENCE)] {
+        against_reference(report, mode, reference_mode);
+    }
+}
+
+/// The `mode` phases' throughput over the `reference_mode` phases' of the
+/// same weight (the same minutes), and that ratio at the heaviest weight
+/// over the lightest: the store's own effect, the machine's drift out.
+fn against_reference(report: &mut RunReport, mode: &str, reference_mode: &str) {
+    let measured = points(report, mode, |p| p.tasks_per_s);
+    let reference = points(report, reference_mode, |p| p.tasks_per_s);
+    if reference.len() != measured.len() || measured.is_empty() {
         return;
     }
-    let paired: Vec<(f64, f64)> = steady
+    let paired: Vec<(f64, f64)> = measured
         .iter()
         .zip(&reference)
         .map(|(s, r)| (s.0, ratio(s.1, r.1)))
         .collect();
     for (weight, r) in &paired {
         say(&format!(
-            "steady at {weight:.0} filler: {r:.3} × the empty reference in the same minutes"
+            "{mode} at {weight:.0} filler: {r:.3} × the empty reference in the same minutes"
         ));
     }
     let drift_free = ratio(paired[paired.len() - 1].1, paired[0].1);
     say(&format!(
-        "steady, heaviest over lightest, against the reference: ratio {drift_free:.3}"
+        "{mode}, heaviest over lightest, against the reference: ratio {drift_free:.3}"
     ));
     report.results.insert(
-        "steady_to_reference_by_weight".into(),
+        format!("{mode}_to_reference_by_weight"),
         paired
             .iter()
             .map(|(w, r)| serde_json::json!({"weight": w.round(), "ratio": r}))
@@ -286,7 +335,7 @@ fn summarise(report: &mut RunReport) {
             .into(),
     );
     report.results.insert(
-        "steady_ratio_heaviest_to_lightest_against_reference".into(),
+        format!("{mode}_ratio_heaviest_to_lightest_against_reference"),
         drift_free.into(),
     );
 }
@@ -306,6 +355,10 @@ pub(crate) fn plots(report: &RunReport, dir: &Path, name: &str) {
             Series {
                 name: "first attestation".into(),
                 points: points(report, FIRST, value),
+            },
+            Series {
+                name: "first attestation, empty reference".into(),
+                points: points(report, FIRST_REFERENCE, value),
             },
         ]
     };
@@ -372,6 +425,27 @@ mod tests {
             .unwrap();
         assert!((raw - 0.76).abs() < 1e-9, "{raw}");
         assert!((paired - 0.95).abs() < 1e-9, "{paired}");
+        // First attestations pair with their own reference phases.
+        assert!(
+            !report
+                .results
+                .contains_key("first-attestation_ratio_heaviest_to_lightest_against_reference")
+        );
+        report.phases.extend([
+            phase(FIRST, 0, 500.0),
+            phase(FIRST_REFERENCE, 0, 520.0),
+            phase(FIRST, 1_000_000, 380.0),
+            phase(FIRST_REFERENCE, 1_000_000, 400.0),
+        ]);
+        summarise(&mut report);
+        let first =
+            report.results["first-attestation_ratio_heaviest_to_lightest_against_reference"]
+                .as_f64()
+                .unwrap();
+        assert!(
+            (first - (380.0 / 400.0) / (500.0 / 520.0)).abs() < 1e-9,
+            "{first}"
+        );
         assert_eq!(points(&report, STEADY, |p| p.tasks_per_s).len(), 2);
     }
 }
