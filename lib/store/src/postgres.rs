@@ -360,22 +360,12 @@ impl EndorsementStore for PgStore {
     ) -> Result<Vec<TrustAnchorRecord>, StoreError> {
         async {
             let mut connection = self.acquire().await?;
-            let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, Option<i64>)> =
-                sqlx::query_as(sql::TRUST_ANCHORS_LOOKUP_POSTGRES)
-                    .bind(scheme)
-                    .bind(ta_ids)
-                    .fetch_all(&mut *connection)
-                    .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(ta_id, rv_id, key, not_after)| TrustAnchorRecord {
-                    scheme: scheme.to_owned(),
-                    ta_id,
-                    rv_id,
-                    key,
-                    not_after,
-                })
-                .collect())
+            let rows: Vec<sql::TrustAnchorRow> = sqlx::query_as(sql::TRUST_ANCHORS_LOOKUP_POSTGRES)
+                .bind(scheme)
+                .bind(ta_ids)
+                .fetch_all(&mut *connection)
+                .await?;
+            Ok(sql::trust_anchor_records(scheme, rows).collect())
         }
         .await
         .map_err(|e| StoreError::from_sqlx(Operation::Lookup, e))

@@ -25,6 +25,25 @@ pub const TRUST_ANCHOR_LOOKUP: &str =
 pub const TRUST_ANCHORS_LOOKUP_POSTGRES: &str = "SELECT ta_id, rv_id, key_der, not_after \
      FROM trust_anchors WHERE scheme = $1 AND ta_id = ANY($2)";
 
+/// A row of the several-trust-anchor lookups: ta_id, rv_id, key, not_after.
+pub(crate) type TrustAnchorRow = (Vec<u8>, Vec<u8>, Vec<u8>, Option<i64>);
+
+/// The records of `rows` found under `scheme`.
+pub(crate) fn trust_anchor_records(
+    scheme: &str,
+    rows: Vec<TrustAnchorRow>,
+) -> impl Iterator<Item = crate::TrustAnchorRecord> + '_ {
+    rows.into_iter().map(
+        move |(ta_id, rv_id, key, not_after)| crate::TrustAnchorRecord {
+            scheme: scheme.to_owned(),
+            ta_id,
+            rv_id,
+            key,
+            not_after,
+        },
+    )
+}
+
 /// The sizes of SQLite's `IN` lists for several trust anchors: a batch is
 /// padded up to the next size (repeating its last id), so the connection's
 /// statement cache holds a handful of texts, not one per batch length.

@@ -218,7 +218,7 @@ impl EndorsementStore for SqliteStore {
                     .into_iter()
                     .find(|&size| size >= chunk.len())
                     .unwrap_or(largest);
-                let mut query = sqlx::query_as::<_, (Vec<u8>, Vec<u8>, Vec<u8>, Option<i64>)>(
+                let mut query = sqlx::query_as::<_, sql::TrustAnchorRow>(
                     sql::trust_anchors_lookup_sqlite(size),
                 )
                 .bind(scheme);
@@ -227,15 +227,7 @@ impl EndorsementStore for SqliteStore {
                     query = query.bind(ta_id.as_slice());
                 }
                 let rows = query.fetch_all(&mut *connection).await?;
-                found.extend(rows.into_iter().map(|(ta_id, rv_id, key, not_after)| {
-                    TrustAnchorRecord {
-                        scheme: scheme.to_owned(),
-                        ta_id,
-                        rv_id,
-                        key,
-                        not_after,
-                    }
-                }));
+                found.extend(sql::trust_anchor_records(scheme, rows));
             }
             Ok(found)
         }
