@@ -25,6 +25,8 @@ mod policies;
 mod registry;
 mod service;
 mod signed_corim;
+#[cfg(test)]
+mod test_store;
 
 pub use cache::CacheLimits;
 pub use fleet::FleetConfig;

@@ -107,35 +107,36 @@ async fn run(store: Arc<dyn EndorsementStore>, mut receiver: mpsc::Receiver<Requ
 
 /// Looks a batch up, one query per scheme, and answers every request.
 async fn answer(store: &dyn EndorsementStore, batch: Vec<Request>) {
-    let mut by_scheme: HashMap<&'static str, Vec<Request>> = HashMap::new();
+    let mut by_scheme: HashMap<&'static str, (Vec<Vec<u8>>, Vec<Reply>)> = HashMap::new();
     for request in batch {
-        by_scheme.entry(request.scheme).or_default().push(request);
+        let (ids, replies) = by_scheme.entry(request.scheme).or_default();
+        ids.push(request.ta_id);
+        replies.push(request.reply);
     }
-    for (scheme, requests) in by_scheme {
-        let result = if let [only] = requests.as_slice() {
+    for (scheme, (ids, replies)) in by_scheme {
+        let result = if let [only] = ids.as_slice() {
             // Alone, the single-row query is the cheaper one.
             store
-                .trust_anchor(scheme, &only.ta_id)
+                .trust_anchor(scheme, only)
                 .await
                 .map(|found| found.into_iter().collect())
         } else {
-            let ids: Vec<Vec<u8>> = requests.iter().map(|r| r.ta_id.clone()).collect();
             store.trust_anchors(scheme, &ids).await
         };
         match result {
             Ok(records) => {
-                let found: HashMap<Vec<u8>, TrustAnchorRecord> = records
-                    .into_iter()
-                    .map(|record| (record.ta_id.clone(), record))
+                let found: HashMap<&[u8], &TrustAnchorRecord> = records
+                    .iter()
+                    .map(|record| (record.ta_id.as_slice(), record))
                     .collect();
-                for request in requests {
-                    let _ = request.reply.send(Ok(found.get(&request.ta_id).cloned()));
+                for (id, reply) in ids.iter().zip(replies) {
+                    let _ = reply.send(Ok(found.get(id.as_slice()).map(|r| (*r).clone())));
                 }
             }
             Err(error) => {
                 let error = Arc::new(error);
-                for request in requests {
-                    let _ = request.reply.send(Err(error.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
         }
@@ -144,92 +145,17 @@ async fn answer(store: &dyn EndorsementStore, batch: Vec<Request>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use vouch_store::{
-        CorimRecord, MemoryStore, ReferenceValueRecord, StoreChange, StoreStats, Submission,
-        SubmitOutcome,
-    };
+    use vouch_store::{CorimRecord, MemoryStore, Submission};
 
     use super::*;
-
-    /// A memory store that counts queries, answers each after a pause (so
-    /// that misses pile up as they do behind a busy database) and can fail.
-    struct SlowStore {
-        inner: MemoryStore,
-        queries: AtomicUsize,
-        largest_batch: AtomicUsize,
-        failing: AtomicBool,
-    }
-
-    impl SlowStore {
-        async fn pause_or_fail(&self, ids: usize) -> Result<(), StoreError> {
-            self.queries.fetch_add(1, Ordering::SeqCst);
-            self.largest_batch.fetch_max(ids, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            if self.failing.load(Ordering::SeqCst) {
-                return Err(StoreError::Config("switched off".to_owned()));
-            }
-            Ok(())
-        }
-    }
-
-    #[async_trait]
-    impl EndorsementStore for SlowStore {
-        async fn submit(&self, submission: &Submission) -> Result<SubmitOutcome, StoreError> {
-            self.inner.submit(submission).await
-        }
-        async fn trust_anchor(
-            &self,
-            scheme: &str,
-            ta_id: &[u8],
-        ) -> Result<Option<TrustAnchorRecord>, StoreError> {
-            self.pause_or_fail(1).await?;
-            self.inner.trust_anchor(scheme, ta_id).await
-        }
-        async fn trust_anchors(
-            &self,
-            scheme: &str,
-            ta_ids: &[Vec<u8>],
-        ) -> Result<Vec<TrustAnchorRecord>, StoreError> {
-            self.pause_or_fail(ta_ids.len()).await?;
-            self.inner.trust_anchors(scheme, ta_ids).await
-        }
-        async fn reference_values(
-            &self,
-            scheme: &str,
-            rv_id: &[u8],
-        ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
-            self.inner.reference_values(scheme, rv_id).await
-        }
-        async fn ping(&self) -> Result<(), StoreError> {
-            Ok(())
-        }
-        async fn stats(&self) -> Result<StoreStats, StoreError> {
-            self.inner.stats().await
-        }
-        fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreChange> {
-            self.inner.subscribe()
-        }
-        fn backend(&self) -> vouch_store::Backend {
-            self.inner.backend()
-        }
-        fn policy_store(&self) -> &dyn vouch_store::PolicyStore {
-            self.inner.policy_store()
-        }
-        fn fleet_store(&self) -> &dyn vouch_store::FleetStore {
-            self.inner.fleet_store()
-        }
-        async fn close(&self) {
-            self.inner.close().await;
-        }
-    }
+    use crate::test_store::FaultyStore;
 
     const DEVICES: usize = 600;
 
-    async fn provisioned() -> Arc<SlowStore> {
+    async fn provisioned() -> Arc<FaultyStore> {
         let inner = MemoryStore::new();
         let trust_anchors = (0..DEVICES)
             .map(|i| TrustAnchorRecord {
@@ -254,12 +180,7 @@ mod tests {
             reference_values: Vec::new(),
         };
         inner.submit(&submission).await.unwrap();
-        Arc::new(SlowStore {
-            inner,
-            queries: AtomicUsize::new(0),
-            largest_batch: AtomicUsize::new(0),
-            failing: AtomicBool::new(false),
-        })
+        Arc::new(FaultyStore::new(inner, Duration::from_millis(20)))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +238,7 @@ mod tests {
     async fn a_failed_query_fails_every_miss_of_its_batch_and_no_other() {
         let store = provisioned().await;
         let loader = TrustAnchorLoader::start(store.clone());
-        store.failing.store(true, Ordering::SeqCst);
+        store.down.store(true, Ordering::SeqCst);
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..50 {
             let loader = loader.clone();
@@ -331,7 +252,7 @@ mod tests {
             let error = joined.unwrap().unwrap_err();
             assert!(error.to_string().contains("switched off"), "{error}");
         }
-        store.failing.store(false, Ordering::SeqCst);
+        store.down.store(false, Ordering::SeqCst);
         assert!(loader.load("PSA_IOT", b"device-1").await.unwrap().is_some());
     }
 }

@@ -686,67 +686,12 @@ impl Trust for TrustService {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
-    use tokio::sync::broadcast;
-    use vouch_store::{Backend, MemoryStore, StoreChange, StoreStats};
+    use vouch_store::MemoryStore;
 
     use super::*;
-
-    /// A memory store whose readiness ping fails while `down` is set.
-    struct SwitchableStore {
-        inner: MemoryStore,
-        down: AtomicBool,
-    }
-
-    #[async_trait::async_trait]
-    impl EndorsementStore for SwitchableStore {
-        async fn submit(
-            &self,
-            submission: &Submission,
-        ) -> Result<vouch_store::SubmitOutcome, StoreError> {
-            self.inner.submit(submission).await
-        }
-        async fn trust_anchor(
-            &self,
-            scheme: &str,
-            ta_id: &[u8],
-        ) -> Result<Option<TrustAnchorRecord>, StoreError> {
-            self.inner.trust_anchor(scheme, ta_id).await
-        }
-        async fn reference_values(
-            &self,
-            scheme: &str,
-            rv_id: &[u8],
-        ) -> Result<Vec<ReferenceValueRecord>, StoreError> {
-            self.inner.reference_values(scheme, rv_id).await
-        }
-        async fn ping(&self) -> Result<(), StoreError> {
-            if self.down.load(Ordering::SeqCst) {
-                Err(StoreError::Config("switched off".to_owned()))
-            } else {
-                self.inner.ping().await
-            }
-        }
-        async fn stats(&self) -> Result<StoreStats, StoreError> {
-            self.inner.stats().await
-        }
-        fn subscribe(&self) -> broadcast::Receiver<StoreChange> {
-            self.inner.subscribe()
-        }
-        fn backend(&self) -> Backend {
-            self.inner.backend()
-        }
-        fn policy_store(&self) -> &dyn vouch_store::PolicyStore {
-            self.inner.policy_store()
-        }
-        fn fleet_store(&self) -> &dyn vouch_store::FleetStore {
-            self.inner.fleet_store()
-        }
-        async fn close(&self) {
-            self.inner.close().await;
-        }
-    }
+    use crate::test_store::FaultyStore;
 
     async fn wait_for(
         statuses: &mut watch::Receiver<ServiceStatus>,
@@ -762,10 +707,7 @@ mod tests {
 
     #[tokio::test]
     async fn readiness_follows_the_store_until_draining() {
-        let store = Arc::new(SwitchableStore {
-            inner: MemoryStore::new(),
-            down: AtomicBool::new(false),
-        });
+        let store = Arc::new(FaultyStore::new(MemoryStore::new(), Duration::ZERO));
         let service = TrustService::new(
             store.clone(),
             default_schemes(),
