@@ -22,9 +22,19 @@ pub struct VerifyingKey {
 
 struct Inner {
     curve: Curve,
-    /// Uncompressed SEC1 point, `0x04 || x || y`.
-    point: Box<[u8]>,
+    /// Also keeps the bytes it was parsed from, the uncompressed SEC1 point
+    /// (`0x04 || x || y`), which [`Inner::point`] reads back. A second copy
+    /// here cost 80 bytes per key, and trust caches one key per attester
+    /// (docs/performance.md, "Memory per cached attester").
     parsed: ParsedPublicKey,
+}
+
+impl Inner {
+    /// The uncompressed SEC1 point the key was read from: `ParsedPublicKey`
+    /// hands back exactly the bytes it was given.
+    fn point(&self) -> &[u8] {
+        self.parsed.as_ref()
+    }
 }
 
 impl VerifyingKey {
@@ -47,11 +57,7 @@ impl VerifyingKey {
         let parsed = ParsedPublicKey::new(curve.verification_alg(), point)
             .map_err(|e| CryptoError::InvalidKey(format!("point is not on {curve}: {e}")))?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                curve,
-                point: point.into(),
-                parsed,
-            }),
+            inner: Arc::new(Inner { curve, parsed }),
         })
     }
 
@@ -98,12 +104,12 @@ impl VerifyingKey {
 
     /// The uncompressed SEC1 point, `0x04 || x || y`.
     pub fn sec1_point(&self) -> &[u8] {
-        &self.inner.point
+        self.inner.point()
     }
 
     /// SubjectPublicKeyInfo DER.
     pub fn to_spki_der(&self) -> Vec<u8> {
-        der::encode_spki(self.inner.curve, &self.inner.point)
+        der::encode_spki(self.inner.curve, self.inner.point())
     }
 
     /// `PUBLIC KEY` PEM (SubjectPublicKeyInfo).
@@ -177,7 +183,7 @@ impl VerifyingKey {
         let alg = curve
             .asn1_verification_alg(hash)
             .ok_or(CryptoError::UnsupportedHash { curve, hash })?;
-        UnparsedPublicKey::new(alg, &self.inner.point)
+        UnparsedPublicKey::new(alg, self.inner.point())
             .verify(message, der_signature)
             .map_err(|_| CryptoError::Verification)
     }
@@ -202,7 +208,7 @@ impl VerifyingKey {
             return self.verify(curve.algorithm(), message, fixed_signature);
         }
         if let Some(alg) = curve.fixed_verification_alg(hash) {
-            return UnparsedPublicKey::new(alg, &self.inner.point)
+            return UnparsedPublicKey::new(alg, self.inner.point())
                 .verify(message, fixed_signature)
                 .map_err(|_| CryptoError::Verification);
         }
@@ -215,7 +221,7 @@ impl VerifyingKey {
 
     fn coordinates_b64(&self) -> (String, String) {
         let n = self.inner.curve.field_len();
-        let coords = self.inner.point.get(1..).unwrap_or_default();
+        let coords = self.inner.point().get(1..).unwrap_or_default();
         let (x, y) = coords.split_at(n.min(coords.len()));
         (B64URL.encode(x), B64URL.encode(y))
     }
@@ -223,7 +229,7 @@ impl VerifyingKey {
 
 impl PartialEq for VerifyingKey {
     fn eq(&self, other: &Self) -> bool {
-        self.inner.curve == other.inner.curve && self.inner.point == other.inner.point
+        self.inner.curve == other.inner.curve && self.inner.point() == other.inner.point()
     }
 }
 
@@ -232,7 +238,7 @@ impl Eq for VerifyingKey {}
 impl StdHash for VerifyingKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.inner.curve.hash(state);
-        self.inner.point.hash(state);
+        self.inner.point().hash(state);
     }
 }
 

@@ -83,6 +83,29 @@ fn generated_keys_round_trip_every_encoding() {
 }
 
 #[test]
+fn a_sec1_point_reads_back_byte_for_byte() {
+    // The point is kept only inside AWS-LC's parsed key; what comes back out
+    // must be the bytes that went in, checked against AWS-LC's own encoder.
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+        ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    };
+    for (curve, alg) in [
+        (Curve::P256, &ECDSA_P256_SHA256_FIXED_SIGNING),
+        (Curve::P384, &ECDSA_P384_SHA384_FIXED_SIGNING),
+        (Curve::P521, &ECDSA_P521_SHA512_FIXED_SIGNING),
+    ] {
+        let pair = EcdsaKeyPair::generate(alg).unwrap();
+        let point = pair.public_key().as_ref();
+        let key = VerifyingKey::from_sec1_point(curve, point).unwrap();
+        assert_eq!(key.sec1_point(), point);
+        assert!(key.to_spki_der().ends_with(point));
+        let clone = key.clone();
+        assert_eq!(clone.sec1_point(), point);
+    }
+}
+
+#[test]
 fn reparsed_key_signs_for_the_same_public_key() {
     // A key re-read from its PKCS#8 export signs for the same public key.
     let key = SigningKey::generate_p256().unwrap();
