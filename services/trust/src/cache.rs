@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use tokio::sync::broadcast::error::RecvError;
 use vouch_metrics::{CacheKind, Metrics};
 use vouch_schemes::{DecodedReference, Scheme, TrustAnchorKey};
@@ -27,7 +27,7 @@ use crate::loader::{SharedStoreError, TrustAnchorLoader};
 #[derive(Debug)]
 pub(crate) struct CachedTrustAnchor {
     pub(crate) key: TrustAnchorKey,
-    pub(crate) reference_id: Vec<u8>,
+    pub(crate) reference_id: Box<[u8]>,
     pub(crate) not_after: Option<i64>,
 }
 
@@ -37,9 +37,14 @@ pub(crate) struct CachedMeasurement {
     pub(crate) not_after: Option<i64>,
 }
 
+/// One scheme's entries. There is one trust-anchor entry per attester, so
+/// its bookkeeping is what a fleet pays in memory: `quick_cache` keeps
+/// entries inline in its shards' tables, where `moka` spent about 270 bytes
+/// of its own per entry, which took trust past 1 KiB per cached attester
+/// (docs/performance.md, "Memory per cached attester").
 struct SchemeCache {
-    trust_anchors: Cache<Vec<u8>, Option<Arc<CachedTrustAnchor>>>,
-    reference_values: Cache<Vec<u8>, Arc<[CachedMeasurement]>>,
+    trust_anchors: Cache<Box<[u8]>, Option<Arc<CachedTrustAnchor>>>,
+    reference_values: Cache<Box<[u8]>, Arc<[CachedMeasurement]>>,
 }
 
 /// Sizes of the cache.
@@ -94,8 +99,8 @@ impl EndorsementCache {
                 (
                     name,
                     SchemeCache {
-                        trust_anchors: Cache::new(limits.trust_anchors),
-                        reference_values: Cache::new(limits.reference_values),
+                        trust_anchors: Cache::new(capacity(limits.trust_anchors)),
+                        reference_values: Cache::new(capacity(limits.reference_values)),
                     },
                 )
             })
@@ -124,7 +129,7 @@ impl EndorsementCache {
         let value = match record {
             Some(r) => Some(Arc::new(CachedTrustAnchor {
                 key: TrustAnchorKey::from_bytes(&r.key).map_err(LookupError::Corrupt)?,
-                reference_id: r.rv_id,
+                reference_id: r.rv_id.into_boxed_slice(),
                 not_after: r.not_after,
             })),
             None => None,
@@ -132,7 +137,7 @@ impl EndorsementCache {
         if let Some(cache) = cache
             && self.generation.load(Ordering::SeqCst) == seen
         {
-            cache.trust_anchors.insert(ta_id.to_vec(), value.clone());
+            cache.trust_anchors.insert(ta_id.into(), value.clone());
         }
         Ok(value)
     }
@@ -165,7 +170,7 @@ impl EndorsementCache {
         if let Some(cache) = cache
             && self.generation.load(Ordering::SeqCst) == seen
         {
-            cache.reference_values.insert(rv_id.to_vec(), value.clone());
+            cache.reference_values.insert(rv_id.into(), value.clone());
         }
         Ok(value)
     }
@@ -176,10 +181,10 @@ impl EndorsementCache {
         match self.schemes.get(scheme) {
             Some(cache) => {
                 for id in ta_ids {
-                    cache.trust_anchors.invalidate(id.as_slice());
+                    cache.trust_anchors.remove(id.as_slice());
                 }
                 for id in rv_ids {
-                    cache.reference_values.invalidate(id.as_slice());
+                    cache.reference_values.remove(id.as_slice());
                 }
             }
             None => self.invalidate_all(),
@@ -190,8 +195,8 @@ impl EndorsementCache {
     pub(crate) fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         for cache in self.schemes.values() {
-            cache.trust_anchors.invalidate_all();
-            cache.reference_values.invalidate_all();
+            cache.trust_anchors.clear();
+            cache.reference_values.clear();
         }
     }
 
@@ -223,7 +228,14 @@ impl EndorsementCache {
     pub(crate) fn entry_count(&self) -> u64 {
         self.schemes
             .values()
-            .map(|c| c.trust_anchors.entry_count() + c.reference_values.entry_count())
+            .map(|c| c.trust_anchors.len() + c.reference_values.len())
+            .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
             .sum()
     }
+}
+
+/// A configured entry count as `quick_cache` takes it (saturating where
+/// `usize` is narrower than the configuration's `u64`).
+fn capacity(entries: u64) -> usize {
+    usize::try_from(entries).unwrap_or(usize::MAX)
 }
