@@ -10,11 +10,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use common::fleet::*;
 use common::*;
 use vouch_store::fleet::minute_of;
 use vouch_store::{
-    AttesterQuery, AttesterRecord, EndorsementStore, FleetBatch, FleetVerdict, StatusCount,
-    StoreError, VerdictCount,
+    AttesterQuery, AttesterRecord, EndorsementStore, FleetVerdict, StatusCount, StoreError,
 };
 
 suite!(
@@ -24,34 +24,6 @@ suite!(
     concurrent_batches_keep_the_counts_exact,
     invalid_batches_store_nothing,
 );
-
-const MINUTE: i64 = 60_000_000;
-/// 2026-12-01T00:00:00Z, in microseconds.
-const NOW: i64 = 1_796_083_200 * 1_000_000;
-
-fn verdict(scheme: &str, id: &str, status: &str, seen_us: i64) -> FleetVerdict {
-    FleetVerdict {
-        scheme: scheme.into(),
-        attester_id: id.into(),
-        status: status.into(),
-        trust_vector: format!("{{\"{scheme}\":{{\"hardware\":2}}}}"),
-        seen_us,
-        appraisals: 1,
-    }
-}
-
-fn batch(attesters: Vec<FleetVerdict>) -> FleetBatch {
-    let history = attesters
-        .iter()
-        .map(|v| VerdictCount {
-            minute: minute_of(v.seen_us),
-            scheme: v.scheme.clone(),
-            status: v.status.clone(),
-            verdicts: v.appraisals,
-        })
-        .collect();
-    FleetBatch { attesters, history }
-}
 
 fn all() -> AttesterQuery {
     AttesterQuery::all(1000)
@@ -482,115 +454,5 @@ mod compaction {
             return;
         };
         old_minutes_are_kept_by_the_hour(harness).await;
-    }
-}
-
-/// The summary's cost at a million attesters, for docs/performance.md:
-///
-/// ```sh
-/// cargo test --release -p vouch-store --test fleet -- --ignored --nocapture measured
-/// ```
-///
-/// `VOUCH_MEASURE_ATTESTERS` (default 1,000,000) sets the fleet size.
-mod measured {
-    use std::time::{Duration, Instant};
-
-    use super::*;
-
-    async fn a_million_attesters(harness: Harness, backend: &str) {
-        let attesters: i64 = std::env::var("VOUCH_MEASURE_ATTESTERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1_000_000);
-        let store = harness.store().await;
-        let fleet = store.fleet_store();
-        let statuses = [
-            "affirming",
-            "affirming",
-            "affirming",
-            "warning",
-            "contraindicated",
-        ];
-        let started = Instant::now();
-        let batch_size = 5_000;
-        for first in (0..attesters).step_by(batch_size) {
-            let verdicts = (first..(first + batch_size as i64).min(attesters))
-                .map(|n| {
-                    verdict(
-                        "PSA_IOT",
-                        &format!("AQ{n:012}"),
-                        statuses[usize::try_from(n % 5).unwrap()],
-                        // Spread over the last 15 minutes.
-                        NOW - (n % 900) * 1_000_000,
-                    )
-                })
-                .collect();
-            fleet.record_verdicts(&batch(verdicts), NOW).await.unwrap();
-        }
-        let recorded = started.elapsed();
-        let time = |samples: &mut Vec<Duration>| {
-            samples.sort();
-            samples[samples.len() / 2]
-        };
-        let mut summary = Vec::new();
-        let mut counts = Vec::new();
-        for _ in 0..21 {
-            let started = Instant::now();
-            counts = fleet.fleet_counts(minute_of(NOW) - 5).await.unwrap();
-            summary.push(started.elapsed());
-        }
-        assert_eq!(
-            counts.iter().map(|c| c.attesters).sum::<u64>(),
-            u64::try_from(attesters).unwrap()
-        );
-        let mut page = Vec::new();
-        for _ in 0..21 {
-            let started = Instant::now();
-            let listed = list(
-                &store,
-                AttesterQuery {
-                    status: Some("contraindicated".into()),
-                    after: Some(("PSA_IOT".into(), "AQ000000500000".into())),
-                    limit: 100,
-                    ..all()
-                },
-            )
-            .await;
-            page.push(started.elapsed());
-            assert_eq!(listed.len(), 100);
-        }
-        // A second round: every attester again, each moving bucket.
-        let started = Instant::now();
-        for first in (0..attesters).step_by(batch_size) {
-            let verdicts = (first..(first + batch_size as i64).min(attesters))
-                .map(|n| verdict("PSA_IOT", &format!("AQ{n:012}"), "affirming", NOW))
-                .collect();
-            fleet.record_verdicts(&batch(verdicts), NOW).await.unwrap();
-        }
-        let rerecorded = started.elapsed();
-        eprintln!(
-            "MEASURED {backend}: {attesters} attesters recorded in {recorded:.1?} \
-             ({:.0}/s, batches of {batch_size}), again in {rerecorded:.1?} ({:.0}/s); \
-             summary median {:.2?}; a page of 100 by status median {:.2?}",
-            attesters as f64 / recorded.as_secs_f64(),
-            attesters as f64 / rerecorded.as_secs_f64(),
-            time(&mut summary),
-            time(&mut page),
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "a measurement, minutes long; run with --release --ignored"]
-    async fn measured_sqlite() {
-        a_million_attesters(Harness::sqlite(), "SQLite").await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "a measurement, minutes long; run with --release --ignored"]
-    async fn measured_postgres() {
-        let Some(harness) = Harness::postgres().await else {
-            return;
-        };
-        a_million_attesters(harness, "PostgreSQL").await;
     }
 }

@@ -67,8 +67,9 @@ struct Waiting {
     dropped: u64,
 }
 
-/// Gathers verdicts and writes them to the store in batches.
-pub(crate) struct FleetRecorder {
+/// Gathers verdicts and writes them to the store in batches. Public for
+/// the bench of what noting a verdict costs (`benches/fleet_record.rs`).
+pub struct FleetRecorder {
     waiting: Mutex<Waiting>,
     wake: Notify,
     /// One write at a time (the background task, or a final flush).
@@ -83,7 +84,9 @@ pub(crate) fn attester_id(trust_anchor_id: &[u8]) -> String {
 }
 
 impl FleetRecorder {
-    pub(crate) fn new(config: FleetConfig) -> Arc<Self> {
+    /// A recorder with nothing waiting; the trust service runs the task
+    /// that writes.
+    pub fn new(config: FleetConfig) -> Arc<Self> {
         Arc::new(FleetRecorder {
             waiting: Mutex::new(Waiting::default()),
             wake: Notify::new(),
@@ -94,7 +97,7 @@ impl FleetRecorder {
 
     /// Notes `ear`, the verdict on the attester whose trust anchor is
     /// `trust_anchor_id`. Cheap: no I/O, no serialisation.
-    pub(crate) fn record(&self, scheme: &'static str, trust_anchor_id: &[u8], ear: &Ear) {
+    pub fn record(&self, scheme: &'static str, trust_anchor_id: &[u8], ear: &Ear) {
         let seen_us = now_us();
         let status = ear.status().as_str();
         let vectors = ear
@@ -382,36 +385,5 @@ mod tests {
             store.fleet_store().attesters(&all()).await.unwrap().len(),
             1
         );
-    }
-
-    /// What noting a verdict costs the appraisal path, for
-    /// docs/performance.md:
-    /// `cargo test --release -p vouch-trust --lib -- --ignored --nocapture measured`.
-    #[test]
-    #[ignore = "a measurement; run with --release --ignored"]
-    fn measured_cost_of_noting_a_verdict() {
-        let recorder = FleetRecorder::new(FleetConfig {
-            max_pending: usize::MAX,
-            batch_size: usize::MAX,
-            ..FleetConfig::default()
-        });
-        let verdict = ear(TrustTier::Affirming);
-        // PSA-sized trust-anchor ids (65 bytes), 100,000 attesters, each
-        // noted ten times.
-        let ids: Vec<Vec<u8>> = (0..100_000_u32)
-            .map(|n| {
-                let mut id = vec![0x5a; 61];
-                id.extend_from_slice(&n.to_be_bytes());
-                id
-            })
-            .collect();
-        let started = std::time::Instant::now();
-        for _ in 0..10 {
-            for id in &ids {
-                recorder.record("PSA_IOT", id, &verdict);
-            }
-        }
-        let each = started.elapsed() / 1_000_000;
-        eprintln!("MEASURED: noting a verdict: {each:?} each (1,000,000 over 100,000 attesters)");
     }
 }

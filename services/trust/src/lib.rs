@@ -29,7 +29,7 @@ mod signed_corim;
 mod test_store;
 
 pub use cache::CacheLimits;
-pub use fleet::FleetConfig;
+pub use fleet::{FleetConfig, FleetRecorder};
 pub use keys::{GENERATED_KEY_FILE, KeyError, load_or_create_signing_key, load_signing_key};
 pub use registry::advertised_media_types;
 pub use service::{TrustBuildError, TrustConfig, TrustService, default_schemes};

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod fleet;
+
 use std::sync::Arc;
 use std::time::Duration;
 

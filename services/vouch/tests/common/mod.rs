@@ -14,6 +14,7 @@ use vouch::settings::Settings;
 use vouch_testkit::corim::{PsaCorim, PsaCorimEncoding, PsaRefValue};
 use vouch_testkit::psa::{Device, SwComponent};
 
+pub mod burst;
 pub mod conformance;
 pub mod flows;
 pub mod procs;
