@@ -51,6 +51,29 @@ pub const MAX_NESTING: usize = 16;
 /// level of recursion in regorus's parser.
 pub const MAX_MINUS_RUN: usize = 2;
 
+/// Most indexes by something other than a literal in one reference
+/// (`evidence[x]["y"][i]` has two: `x` and `i`). regorus's statement
+/// scheduler takes time exponential in them (about ×2 each: 14 took 0.3 s,
+/// 18 took 3.9 s, and an 825-byte policy with about 20 ran for minutes;
+/// found by fuzzing, docs/security.md P7), and no time limit applies to
+/// compiling. Appraisal policies index a reference by a variable once or
+/// twice.
+pub const MAX_VARIABLE_INDEXES: usize = 8;
+
+/// Most statements in one body (`{ … }` of a rule, function or
+/// comprehension; lines or `;`-separated). regorus's scheduler takes time
+/// quadratic in the variables one body defines: 19,514 statements
+/// `xN := 1` in one rule (256 KiB) compiled in 52 s (docs/security.md P7).
+/// Appraisal rules have a few dozen statements at most.
+pub const MAX_BODY_STATEMENTS: usize = 256;
+
+/// Most indexes that are not literals in one body, over all its
+/// references. The scheduler's time also grows with their number per body
+/// faster than linearly: 256 KiB of bodies with 256 statements of 8 such
+/// indexes each compiled in 14.6 s (docs/security.md P7). Appraisal rules
+/// have a handful.
+pub const MAX_BODY_VARIABLE_INDEXES: usize = 64;
+
 /// Longest chain of rules and functions referring to one another (`a`
 /// uses `b`, which uses `c`, …), the preamble's included. regorus follows
 /// each step by recursion: 1,000 steps overflowed a 2 MiB thread and
@@ -245,8 +268,11 @@ fn compile_checked(rules: &str) -> Result<CompiledPolicy, PolicyError> {
 
 /// Refuses, before regorus parses anything, number literals over
 /// [`MAX_NUMBER_LITERAL`] characters or with an exponent over
-/// [`MAX_NUMBER_EXPONENT`], brackets nested over [`MAX_NESTING`] deep, and
-/// more than [`MAX_MINUS_RUN`] minus signs in a row.
+/// [`MAX_NUMBER_EXPONENT`], brackets nested over [`MAX_NESTING`] deep,
+/// more than [`MAX_MINUS_RUN`] minus signs in a row, references with
+/// more than [`MAX_VARIABLE_INDEXES`] indexes that are not literals, and
+/// bodies of more than [`MAX_BODY_STATEMENTS`] statements or
+/// [`MAX_BODY_VARIABLE_INDEXES`] such indexes.
 /// It follows regorus's lexer just far enough to tell numbers and brackets
 /// from those inside names, strings and comments. Public so that what
 /// parses a policy before [`compile`] (the fuzz targets) can apply it first.
@@ -256,10 +282,77 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
     let mut line = 1;
     let mut line_start = 0;
     let mut depth = 0usize;
+    // The reference being read at each depth: how many of its indexes are
+    // not literals. A reference is a name followed by `[…]` and `.name`
+    // segments (and a call's `(…)`); a bracket after anything else is an
+    // array.
+    let mut variable_indexes = [0usize; MAX_NESTING + 2];
+    // The last token was a name, `]` or `)`: a `[` now indexes it.
+    let mut indexable = false;
+    // The last token was `.`: a name now continues the reference.
+    let mut after_dot = false;
+    // Per depth: whether the bracket that opened it is a brace (a body, or
+    // an object or set, whose elements end in commas), the statements
+    // ended in it so far, and whether one has begun since.
+    let mut braces = [false; MAX_NESTING + 2];
+    let mut statements = [0usize; MAX_NESTING + 2];
+    let mut begun = [false; MAX_NESTING + 2];
+    let mut body_indexes = [0usize; MAX_NESTING + 2];
+    // The first byte of the last token.
+    let mut last = b'\n';
     while i < bytes.len() {
         let b = bytes[i];
+        if matches!(b, b'\n' | b';') && braces[depth] && begun[depth] && last != b',' {
+            statements[depth] += 1;
+            begun[depth] = false;
+            if statements[depth] > MAX_BODY_STATEMENTS {
+                return Err(PolicyError::Compile(format!(
+                    "policy.rego:{line}: a body of more than {MAX_BODY_STATEMENTS} statements"
+                )));
+            }
+        }
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#' | b';') {
+            begun[depth] = true;
+            last = b;
+        }
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
+            if b != b'.' && !b.is_ascii_alphabetic() && b != b'_' {
+                after_dot = false;
+            }
+            if !matches!(b, b'[' | b']' | b')') && !b.is_ascii_alphabetic() && b != b'_' {
+                indexable = false;
+            }
+        }
         match b {
             b'(' | b'[' | b'{' => {
+                if b == b'[' && indexable {
+                    let content = bytes[i + 1..]
+                        .iter()
+                        .find(|c| !c.is_ascii_whitespace())
+                        .copied();
+                    let literal = matches!(content, Some(b'"' | b'`' | b'0'..=b'9'));
+                    if !literal {
+                        variable_indexes[depth] += 1;
+                        if variable_indexes[depth] > MAX_VARIABLE_INDEXES {
+                            return Err(PolicyError::Compile(format!(
+                                "policy.rego:{line}:{}: a reference indexed by more than \
+                                 {MAX_VARIABLE_INDEXES} variables or expressions",
+                                i - line_start + 1
+                            )));
+                        }
+                        // Counted in the innermost brace around it.
+                        let body = (0..=depth).rev().find(|&d| braces[d]).unwrap_or(0);
+                        body_indexes[body] += 1;
+                        if body_indexes[body] > MAX_BODY_VARIABLE_INDEXES {
+                            return Err(PolicyError::Compile(format!(
+                                "policy.rego:{line}:{}: a body with more than \
+                                 {MAX_BODY_VARIABLE_INDEXES} indexes by variables or expressions",
+                                i - line_start + 1
+                            )));
+                        }
+                    }
+                }
+                indexable = false;
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(PolicyError::Compile(format!(
@@ -267,10 +360,20 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                         i - line_start + 1
                     )));
                 }
+                variable_indexes[depth] = 0;
+                braces[depth] = b == b'{';
+                statements[depth] = 0;
+                begun[depth] = false;
+                body_indexes[depth] = 0;
                 i += 1;
             }
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
+                indexable = b != b'}';
+                i += 1;
+            }
+            b'.' => {
+                after_dot = true;
                 i += 1;
             }
             b'\n' => {
@@ -324,6 +427,12 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                 i += 1;
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                if !after_dot {
+                    // A new reference starts.
+                    variable_indexes[depth] = 0;
+                }
+                after_dot = false;
+                indexable = true;
                 while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
                     i += 1;
                 }

@@ -525,6 +525,110 @@ fn recursive_functions_and_deep_nesting_are_refused_before_they_can_stall_trust(
     compile("package policy\nx := 3 - -1 # ---\ny := \"----\"\nz := 1e-5 - 2\n").unwrap();
 }
 
+/// A reference indexed `n` times by a variable, between literal indexes,
+/// as the rule `executables`.
+fn indexed(n: usize, separator: &str) -> String {
+    let segments: String = (0..n)
+        .map(|k| format!("[i{k}]{separator}[\"c{k}\"]"))
+        .collect();
+    format!(
+        "package policy\nexecutables = APPROVED_RT {{\n  semver_cmp(evidence[\"a\"]{segments}.version, \"4.5\") >= 0\n}}\n"
+    )
+}
+
+#[test]
+fn references_indexed_by_many_variables_are_refused_before_regorus() {
+    // Found by fuzzing (docs/security.md P7): regorus's scheduler takes
+    // time exponential in a reference's variable indexes; this one (20 of
+    // them) ran for minutes.
+    let found = format!(
+        "package policy\nexecutables = APPROVED_RT {{\n  some i\n  x := evidence[\"a\"]{}[i]\n}}\n",
+        "[iPP][\"m\"]".repeat(19)
+    );
+    let error = compile(&found).unwrap_err().to_string();
+    assert!(
+        error.contains("policy.rego:4:")
+            && error.contains("a reference indexed by more than 8 variables or expressions"),
+        "{error}"
+    );
+    // Nine, through `.` as well as brackets, and `_`, and an expression.
+    for rules in [
+        indexed(9, ""),
+        indexed(9, ".b"),
+        format!(
+            "package policy\nx := y {{ y := input{}[a + 1] }}\n",
+            "[_]".repeat(8)
+        ),
+    ] {
+        let error = compile(&rules).unwrap_err().to_string();
+        assert!(error.contains("more than 8 variables"), "{rules}: {error}");
+    }
+    // Eight compile, literal indexes do not count, each reference counts
+    // its own (also when one is inside another's index), and arrays are
+    // not indexes.
+    compile(&indexed(8, "")).unwrap();
+    compile(&indexed(8, ".b")).unwrap();
+    let literal: String = (0..40).map(|k| format!("[\"k{k}\"][{k}]")).collect();
+    compile(&format!("package policy\nx := input{literal}\n")).unwrap();
+    let eight = "[a][b][c][d][e][f][g][h]";
+    compile(&format!(
+        "package policy\nx := y {{ y := [input{eight}, input{eight}]; z := input{eight} == input{eight} }}\n"
+    ))
+    .unwrap();
+    compile(&format!(
+        "package policy\nx := y {{ y := input[a][b][c][d][e][f][g][input{eight}] }}\n"
+    ))
+    .unwrap();
+    compile("package policy\nx := count([[1], [2], [3], [4], [5], [6], [7], [8], [9], [10]])\n")
+        .unwrap();
+}
+
+#[test]
+fn bodies_of_many_statements_are_refused_before_regorus() {
+    // regorus's scheduler is quadratic in the variables a body defines
+    // (docs/security.md P7): 19,514 of them took 52 s.
+    let body = |n: usize, separator: &str| {
+        let statements: Vec<String> = (0..n).map(|k| format!("x{k} := {k}")).collect();
+        format!(
+            "package policy\nexecutables = y {{\n{}\n  y := 1\n}}\n",
+            statements.join(separator)
+        )
+    };
+    for rules in [body(256, "\n"), body(256, "; ")] {
+        let error = compile(&rules).unwrap_err().to_string();
+        assert!(
+            error.contains("a body of more than 256 statements"),
+            "{error}"
+        );
+    }
+    // At most 64 indexes by variables in one body, over its references.
+    let indexes = |n: usize| {
+        let statements: Vec<String> = (0..n).map(|k| format!("  x{k} := input[a{k}]")).collect();
+        format!(
+            "package policy\nexecutables = y {{\n{}\n  y := 1\n}}\n",
+            statements.join("\n")
+        )
+    };
+    // (What 64 unbound variables then cost regorus is its own business:
+    // here the evaluation time limit ends it; the pre-check lets it by.)
+    check_lexical_limits(&indexes(64)).unwrap();
+    let error = compile(&indexes(65)).unwrap_err().to_string();
+    assert!(
+        error.contains("policy.rego:67:") && error.contains("more than 64 indexes"),
+        "{error}"
+    );
+    compile(&body(255, "\n")).unwrap();
+    compile(&body(255, ";\n  # a comment\n\n")).unwrap();
+    // A long literal's lines end in commas: one element per line of a
+    // 1,000-element set is not a statement each.
+    let elements: Vec<String> = (0..1000).map(|k| format!("  \"h{k}\"")).collect();
+    compile(&format!(
+        "package policy\nknown := {{\n{}\n}}\nexecutables = APPROVED_RT {{\n  known[\"h1\"]\n}}\n",
+        elements.join(",\n")
+    ))
+    .unwrap();
+}
+
 #[test]
 fn a_panic_inside_the_engine_is_a_policy_error_of_the_call_that_made_it() {
     // regorus panicked once under fuzzing where it should have answered an
