@@ -100,19 +100,32 @@ fn measure(name: &str, cache: &dyn Probe, keys: &[VerifyingKey], n: usize) {
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .iter()
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let keys: Vec<VerifyingKey> = (0..64)
-        .map(|_| SigningKey::generate_p256().unwrap().verifying_key())
-        .collect();
-    // One cache at a time, each dropped before the next fills, so neither
-    // reuses the other's freed pages: quick_cache first, then moka.
-    {
+    let keys = || -> Vec<VerifyingKey> {
+        (0..64)
+            .map(|_| SigningKey::generate_p256().unwrap().verifying_key())
+            .collect()
+    };
+    if args.iter().any(|a| a == "quick_cache") {
         let cache = quick_cache::sync::Cache::<Box<[u8]>, Value>::new(2 * n);
-        measure("quick_cache", &cache, &keys, n);
+        measure("quick_cache", &cache, &keys(), n);
+    } else if args.iter().any(|a| a == "moka") {
+        let cache = moka::sync::Cache::<Box<[u8]>, Value>::new(2 * n as u64);
+        measure("moka", &cache, &keys(), n);
+    } else {
+        // Each crate in a process of its own: memory one cache freed would
+        // otherwise be reused by the next, and its growth not seen.
+        for crate_name in ["quick_cache", "moka"] {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .arg(crate_name)
+                .arg(n.to_string())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{crate_name}: {status}");
+        }
     }
-    let cache = moka::sync::Cache::<Box<[u8]>, Value>::new(2 * n as u64);
-    measure("moka", &cache, &keys, n);
 }
