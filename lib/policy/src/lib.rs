@@ -266,6 +266,24 @@ fn compile_checked(rules: &str) -> Result<CompiledPolicy, PolicyError> {
     Ok(policy)
 }
 
+/// What [`check_lexical_limits`] counts inside one open bracket.
+#[derive(Debug, Default, Clone, Copy)]
+struct Frame {
+    /// Opened by `{`: a body, or an object or set (whose elements end in
+    /// commas). Only braces count statements and body indexes.
+    brace: bool,
+    /// Statements ended in it so far.
+    statements: usize,
+    /// A statement has begun since the last one ended.
+    begun: bool,
+    /// Indexes that are not literals in the reference being read here. A
+    /// reference is a name followed by `[…]` and `.name` segments (and a
+    /// call's `(…)`); a bracket after anything else is an array.
+    reference_indexes: usize,
+    /// Indexes that are not literals in all the references of this body.
+    body_indexes: usize,
+}
+
 /// Refuses, before regorus parses anything, number literals over
 /// [`MAX_NUMBER_LITERAL`] characters or with an exponent over
 /// [`MAX_NUMBER_EXPONENT`], brackets nested over [`MAX_NESTING`] deep,
@@ -282,37 +300,27 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
     let mut line = 1;
     let mut line_start = 0;
     let mut depth = 0usize;
-    // The reference being read at each depth: how many of its indexes are
-    // not literals. A reference is a name followed by `[…]` and `.name`
-    // segments (and a call's `(…)`); a bracket after anything else is an
-    // array.
-    let mut variable_indexes = [0usize; MAX_NESTING + 2];
+    // What is open at each depth (see `Frame`).
+    let mut frames = [Frame::default(); MAX_NESTING + 2];
     // The last token was a name, `]` or `)`: a `[` now indexes it.
     let mut indexable = false;
     // The last token was `.`: a name now continues the reference.
     let mut after_dot = false;
-    // Per depth: whether the bracket that opened it is a brace (a body, or
-    // an object or set, whose elements end in commas), the statements
-    // ended in it so far, and whether one has begun since.
-    let mut braces = [false; MAX_NESTING + 2];
-    let mut statements = [0usize; MAX_NESTING + 2];
-    let mut begun = [false; MAX_NESTING + 2];
-    let mut body_indexes = [0usize; MAX_NESTING + 2];
     // The first byte of the last token.
     let mut last = b'\n';
     while i < bytes.len() {
         let b = bytes[i];
-        if matches!(b, b'\n' | b';') && braces[depth] && begun[depth] && last != b',' {
-            statements[depth] += 1;
-            begun[depth] = false;
-            if statements[depth] > MAX_BODY_STATEMENTS {
+        if matches!(b, b'\n' | b';') && frames[depth].brace && frames[depth].begun && last != b',' {
+            frames[depth].statements += 1;
+            frames[depth].begun = false;
+            if frames[depth].statements > MAX_BODY_STATEMENTS {
                 return Err(PolicyError::Compile(format!(
                     "policy.rego:{line}: a body of more than {MAX_BODY_STATEMENTS} statements"
                 )));
             }
         }
         if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#' | b';') {
-            begun[depth] = true;
+            frames[depth].begun = true;
             last = b;
         }
         if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
@@ -332,8 +340,8 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                         .copied();
                     let literal = matches!(content, Some(b'"' | b'`' | b'0'..=b'9'));
                     if !literal {
-                        variable_indexes[depth] += 1;
-                        if variable_indexes[depth] > MAX_VARIABLE_INDEXES {
+                        frames[depth].reference_indexes += 1;
+                        if frames[depth].reference_indexes > MAX_VARIABLE_INDEXES {
                             return Err(PolicyError::Compile(format!(
                                 "policy.rego:{line}:{}: a reference indexed by more than \
                                  {MAX_VARIABLE_INDEXES} variables or expressions",
@@ -341,9 +349,9 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                             )));
                         }
                         // Counted in the innermost brace around it.
-                        let body = (0..=depth).rev().find(|&d| braces[d]).unwrap_or(0);
-                        body_indexes[body] += 1;
-                        if body_indexes[body] > MAX_BODY_VARIABLE_INDEXES {
+                        let body = (0..=depth).rev().find(|&d| frames[d].brace).unwrap_or(0);
+                        frames[body].body_indexes += 1;
+                        if frames[body].body_indexes > MAX_BODY_VARIABLE_INDEXES {
                             return Err(PolicyError::Compile(format!(
                                 "policy.rego:{line}:{}: a body with more than \
                                  {MAX_BODY_VARIABLE_INDEXES} indexes by variables or expressions",
@@ -360,11 +368,10 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
                         i - line_start + 1
                     )));
                 }
-                variable_indexes[depth] = 0;
-                braces[depth] = b == b'{';
-                statements[depth] = 0;
-                begun[depth] = false;
-                body_indexes[depth] = 0;
+                frames[depth] = Frame {
+                    brace: b == b'{',
+                    ..Frame::default()
+                };
                 i += 1;
             }
             b')' | b']' | b'}' => {
@@ -429,7 +436,7 @@ pub fn check_lexical_limits(rules: &str) -> Result<(), PolicyError> {
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
                 if !after_dot {
                     // A new reference starts.
-                    variable_indexes[depth] = 0;
+                    frames[depth].reference_indexes = 0;
                 }
                 after_dot = false;
                 indexable = true;
