@@ -70,12 +70,11 @@ FUZZ_TIMEOUT ?= 10
 # <triple>/release, apart from the workspace's builds).
 FUZZ_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target/fuzz)
 FUZZ_CARGO := cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO)
+# Targets run FUZZ_JOBS at a time, one core each (fuzz/run-all.sh).
+FUZZ_JOBS ?= 2
 fuzz:
-	@set -e; for t in $$($(FUZZ_CARGO) fuzz list); do \
-	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
-	  ($(FUZZ_CARGO) fuzz run -s none $$t -- \
-	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT)); \
-	done
+	CARGO=$(CARGO) CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run-all.sh
 
 ## openapi-check: schemathesis against the OpenAPI document of each listener
 ## of the embedded default (CI; needs `pip install schemathesis==4.32.5`)
